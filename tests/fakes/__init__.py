@@ -1,0 +1,1 @@
+"""Test doubles for external services (a strict Telegram Bot API emulator)."""
