@@ -1,14 +1,18 @@
-"""`digest-bot`: check, preview and render digests from the command line."""
+"""`digest-bot`: run the bot, and check, preview, render and publish digests by hand."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.digest import DigestError, expand_paths, load_digest
+from bot.config import ConfigError, Settings, load_settings
+from bot.digest import Digest, DigestError, expand_paths, load_digest
 from bot.render import Message, Rendering, api_calls, render_digest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -30,8 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.command(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.key == "telegram.token":
+            print(_NO_TOKEN_HINT, file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+_NO_TOKEN_HINT = (
+    "To see what would be posted without Telegram: digest-bot publish --dry-run\n"
+    "(or: digest-bot render content/<file>.md)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("path", type=Path)
     render.add_argument("--json", action="store_true", help="print the exact Bot API calls")
     render.set_defaults(command=_render)
+
+    run = commands.add_parser("run", help="run the bot: post digests on schedule, answer commands")
+    run.set_defaults(command=_run)
+
+    publish = commands.add_parser("publish", help="publish one digest now")
+    which = publish.add_mutually_exclusive_group()
+    which.add_argument("path", nargs="?", type=Path, help="a digest file (default: the newest)")
+    which.add_argument("--date", type=dt.date.fromisoformat, help="the digest of YYYY-MM-DD")
+    publish.add_argument("--dry-run", action="store_true", help="print what would be sent")
+    publish.add_argument("--force", action="store_true", help="post again even if published")
+    publish.set_defaults(command=_publish)
     return parser
 
 
@@ -143,17 +169,146 @@ def tagged(message: Message) -> str:
     return "".join(out)
 
 
-def _settings(args: argparse.Namespace):
-    from bot.config import ConfigError, load_settings
+def _run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import run
+    from bot.store import StoreLocked
+
+    settings = _settings(args)
+    settings.require_token()
+    _log_to_stderr(settings)
+    try:
+        asyncio.run(run(settings))
+    except StoreLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InvalidToken:
+        print("error: Telegram refused the token (telegram.token)", file=sys.stderr)
+        return EXIT_USAGE
+    except NetworkError as exc:
+        print(f"error: cannot reach the Telegram Bot API: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.dry_run:
+        digest = _chosen_digest(args, settings)
+        if digest is None:
+            return EXIT_FAILED
+        rendering = render_digest(digest, max_messages=settings.content.max_messages)
+        print(f"would post {digest.path} to {settings.publish.chat}:\n")
+        print(preview(rendering))
+        return EXIT_OK
+    settings.require_token()
+    _log_to_stderr(settings)
+    return asyncio.run(_publish_now(args, settings))
+
+
+async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram.error import TelegramError
+
+    from bot.app import build_bot
+    from bot.jobs import target_of
+    from bot.publisher import Publisher
+    from bot.store import Store, StoreLocked
 
     try:
-        return load_settings(args.config)
-    except ConfigError as exc:
+        store = await Store.open(settings.storage.path, exclusive=True)
+    except StoreLocked as exc:
+        print(f"error: {exc} (or use /publish in Telegram)", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        digest = _chosen_digest(args, settings)
+        if digest is None:
+            return EXIT_FAILED
+        async with build_bot(settings) as bot:
+            publisher = Publisher(
+                bot,
+                store,
+                admins=settings.admins.user_ids,
+                max_messages=settings.content.max_messages,
+            )
+            target = target_of(settings)
+            outcome = await publisher.publish(digest, target, force=args.force)
+    except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        return EXIT_FAILED
+    except TelegramError as exc:
+        print(f"error: Telegram: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await store.close()
+    publication = outcome.publication
+    total = len(publication.parts)
+    if outcome.error:
+        print(f"paused after {outcome.sent} new part(s) of {total}: {outcome.error}")
+        return EXIT_FAILED
+    if outcome.sent == 0:
+        print(f"{digest.slug} was already published to {target} (use --force to post again)")
+    else:
+        print(f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now")
+    return EXIT_OK
 
 
-def _content_dir(path: Path, settings) -> Path:
+def _chosen_digest(args: argparse.Namespace, settings: Settings) -> Digest | None:
+    """The file named, the digest of --date, or the newest dated today or earlier."""
+    content = settings.content
+    if args.path is not None:
+        try:
+            return load_digest(
+                args.path,
+                content_dir=_content_dir(args.path, settings),
+                max_bytes=content.max_bytes,
+            )
+        except DigestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return None
+    today = dt.datetime.now(settings.publish.timezone).date()
+    candidates = []
+    for path in expand_paths([content.dir]):
+        try:
+            digest = load_digest(path, content_dir=content.dir, max_bytes=content.max_bytes)
+        except DigestError as exc:
+            print(f"skipping {exc}", file=sys.stderr)
+            continue
+        if (digest.date == args.date) if args.date else (digest.date <= today):
+            candidates.append(digest)
+    if not candidates:
+        day = args.date.isoformat() if args.date else f"{today} or earlier"
+        print(f"error: no digest dated {day} in {content.dir}", file=sys.stderr)
+        return None
+    return max(candidates, key=lambda d: (d.date, d.slug))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_RedactingFormatter(settings.telegram.token))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # httpx logs every request URL, and the URL carries the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class _RedactingFormatter(logging.Formatter):
+    """The token must never reach a log, whatever a library puts in a message."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._token = token
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.replace(self._token, "<token>") if self._token else text
+
+
+def _content_dir(path: Path, settings: Settings) -> Path:
     """Covers resolve against the configured content folder when the file is in it."""
     root = settings.content.dir.resolve()
     return root if path.resolve().is_relative_to(root) else path.parent

@@ -1,0 +1,115 @@
+"""The composition root: settings and store in, a running python-telegram-bot Application out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ExtBot
+
+from bot.config import Settings
+from bot.flood import FloodControl, FloodLimits
+from bot.jobs import schedule, sync
+from bot.publisher import Publisher, Retries
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What jobs and handlers work with; created once per process."""
+
+    settings: Settings
+    store: Store
+    publisher: Publisher
+
+
+def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot:
+    """A bot for one-off work (the CLI's publish), paced like the running bot."""
+    base_url, file_url = _api_urls(settings)
+    return ExtBot(
+        settings.require_token(),
+        base_url=base_url,
+        base_file_url=file_url,
+        rate_limiter=FloodControl(flood),
+    )
+
+
+def build_app(
+    settings: Settings,
+    store: Store,
+    *,
+    flood: FloodLimits | None = None,
+    retries: Retries | None = None,
+) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .rate_limiter(FloodControl(flood))
+        .post_init(_post_init)
+    )
+    base_url, file_url = _api_urls(settings)
+    builder = builder.base_url(base_url).base_file_url(file_url)
+    app = builder.build()
+    services = Services(
+        settings,
+        store,
+        Publisher(
+            app.bot,
+            store,
+            admins=settings.admins.user_ids,
+            max_messages=settings.content.max_messages,
+            retries=retries,
+        ),
+    )
+    app.bot_data["services"] = services
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    schedule(app.job_queue, services)
+    return app
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    store = await Store.open(settings.storage.path, exclusive=True)
+    try:
+        async with serving(build_app(settings, store)) as app:
+            log.info("running as @%s; posting to %s", app.bot.username, settings.publish.chat)
+            await stop.wait()
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def serving(app: Application) -> AsyncIterator[Application]:
+    """An application that is polling and running its jobs for the duration of the block."""
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def _post_init(app: Application) -> None:
+    services: Services = app.bot_data["services"]
+    await sync(services)
+
+
+def _api_urls(settings: Settings) -> tuple[str, str]:
+    """The Bot API's base URL and its file URL; a local Bot API server serves both."""
+    base = settings.telegram.api_base_url or "https://api.telegram.org/bot"
+    root = base.removesuffix("/bot")
+    return base, f"{root}/file/bot"

@@ -1,0 +1,228 @@
+"""Posting a digest to a chat: in order, exactly once, resumable after any crash.
+
+The ledger in the store is the source of truth. A publication's Bot API calls are
+rendered once and stored; each part is marked sent, with its message id, only after
+Telegram confirmed it. A restart resumes at the first unconfirmed part, so the only
+possible duplicate is a part that was in flight when the process died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions, Message, MessageEntity
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.digest import Digest
+from bot.flood import retry_seconds
+from bot.render import api_calls, render_digest
+from bot.store import Publication, Store
+
+log = logging.getLogger(__name__)
+
+# Errors about the chat itself: resending anything in any form cannot help.
+_CHAT_ERRORS = (
+    "chat not found",
+    "thread not found",
+    "topic_closed",
+    "topic closed",
+    "not enough rights",
+    "have no rights",
+    "chat_write_forbidden",
+    "need administrator rights",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a digest goes: a chat id or @username, and optionally a forum topic."""
+
+    chat: int | str
+    thread_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.chat}" + (f" (topic {self.thread_id})" if self.thread_id else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one call to `publish` or `resume` achieved."""
+
+    publication: Publication
+    sent: int
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.publication.done
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """How long a part keeps trying through network faults before the publication pauses."""
+
+    attempts: int = 8
+    first_delay: float = 1.0
+    max_delay: float = 60.0
+    read_timeout: float = 30.0  # Telegram fetches a cover URL before it answers
+
+    def delay(self, attempt: int) -> float:
+        return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
+
+
+class DeliveryError(Exception):
+    """A part that could not be delivered now; the publication stays pending."""
+
+
+class Publisher:
+    """Sends rendered digests through an ExtBot whose rate limiter paces every request."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        *,
+        admins: frozenset[int] = frozenset(),
+        max_messages: int = 20,
+        retries: Retries | None = None,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.admins = admins
+        self.max_messages = max_messages
+        self.retries = retries or Retries()
+
+    async def publish(self, digest: Digest, target: Target, *, force: bool = False) -> Outcome:
+        """Post a digest unless the ledger says it was posted; `force` starts a new round."""
+        rendering = render_digest(digest, max_messages=self.max_messages)
+        publication = await self.store.start_publication(
+            digest.slug,
+            digest.content_hash,
+            target.chat,
+            target.thread_id,
+            api_calls(rendering.messages),
+            force=force,
+        )
+        return await self.resume(publication)
+
+    async def resume(self, publication: Publication) -> Outcome:
+        """Send the parts Telegram has not confirmed yet, in order."""
+        target = Target(publication.chat, publication.thread_id)
+        sent = 0
+        for part in publication.parts:
+            if part.message_id is not None:
+                continue
+            try:
+                message = await self._deliver(part.payload, target)
+            except DeliveryError as exc:
+                reason = f"part {part.idx + 1}/{len(publication.parts)}: {exc}"
+                await self.store.mark_attempt_failed(publication.id, reason)
+                log.error("publication of %s to %s paused: %s", publication.slug, target, reason)
+                await self._report(publication, target, reason)
+                latest = await self.store.publication(
+                    publication.slug, publication.chat, publication.thread_id
+                )
+                return Outcome(latest or publication, sent, reason)
+            publication = await self.store.mark_part_sent(
+                publication.id, part.idx, message.message_id
+            )
+            sent += 1
+            log.info(
+                "posted %s part %d/%d to %s as message %d",
+                publication.slug,
+                part.idx + 1,
+                len(publication.parts),
+                target,
+                message.message_id,
+            )
+        return Outcome(publication, sent)
+
+    async def _deliver(self, payload: dict[str, Any], target: Target) -> Message:
+        """One part, through flood waits and network faults, degrading its form if refused."""
+        failures = 0
+        while True:
+            try:
+                return await self._send(payload, target)
+            except RetryAfter as exc:  # the flood control already waited and retried; again
+                await asyncio.sleep(retry_seconds(exc.retry_after))
+            except BadRequest as exc:
+                fallback = _fallback(payload, exc)
+                if fallback is None:
+                    raise DeliveryError(exc.message) from exc
+                log.warning(
+                    "Telegram refused a %s (%s): resending as %s",
+                    payload["method"],
+                    exc.message,
+                    fallback["method"],
+                )
+                payload = fallback
+            except NetworkError as exc:  # timeouts, dropped connections, 5xx
+                failures += 1
+                if failures >= self.retries.attempts:
+                    raise DeliveryError(f"network: {exc.message}") from exc
+                delay = self.retries.delay(failures)
+                log.warning("network fault (%s): retrying in %.0f s", exc.message, delay)
+                await asyncio.sleep(delay)
+            except (Forbidden, TelegramError) as exc:
+                raise DeliveryError(exc.message) from exc
+
+    async def _send(self, payload: dict[str, Any], target: Target) -> Message:
+        common: dict[str, Any] = {
+            "chat_id": target.chat,
+            "message_thread_id": target.thread_id,
+            "disable_notification": payload.get("disable_notification", False),
+            "read_timeout": self.retries.read_timeout,
+        }
+        if payload["method"] == "sendPhoto":
+            photo = payload["photo"]
+            return await self.bot.send_photo(
+                photo=photo if photo.startswith(("http://", "https://")) else Path(photo),
+                caption=payload["caption"],
+                caption_entities=_entities(payload.get("caption_entities")),
+                **common,
+            )
+        return await self.bot.send_message(
+            text=payload["text"],
+            entities=_entities(payload.get("entities")),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **common,
+        )
+
+    async def _report(self, publication: Publication, target: Target, reason: str) -> None:
+        """Tell the admins in private, in plain text so that nothing in it can fail to parse."""
+        text = (
+            f"⚠️ 日报发布暂停 / digest publication paused\n"
+            f"{publication.slug} → {target}\n{reason}\n"
+            "会自动重试 / it will be retried automatically."
+        )
+        for admin in self.admins:
+            try:
+                await self.bot.send_message(admin, text[:4000])
+            except TelegramError as exc:
+                log.warning("could not report to admin %s: %s", admin, exc.message)
+
+
+def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
+    return [MessageEntity(**entity) for entity in raw] if raw else None
+
+
+def _fallback(payload: dict[str, Any], error: BadRequest) -> dict[str, Any] | None:
+    """A simpler form of a refused part: a photo becomes a text cover, text becomes plain."""
+    message = error.message.lower()
+    if any(reason in message for reason in _CHAT_ERRORS):
+        return None
+    base = {k: v for k, v in payload.items() if k == "disable_notification"}
+    if payload["method"] == "sendPhoto":  # a refused cover image must not hold the digest back
+        return {
+            "method": "sendMessage",
+            "text": payload["caption"],
+            "entities": payload.get("caption_entities", []),
+            **base,
+        }
+    if payload.get("entities"):
+        return {"method": "sendMessage", "text": payload["text"], "entities": [], **base}
+    return None

@@ -1,0 +1,84 @@
+"""Shared fixtures: a strict local Bot API emulator, a config pointing at it, a real store.
+
+Nothing here mocks python-telegram-bot or SQLite: the bot talks HTTP to the emulator
+through `telegram.api_base_url`, and writes a real database file under tmp_path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.store import Store
+from tests.fakes.telegram_api import FloodLimits, TelegramEmulator
+from tests.samples import SAMPLE
+
+GROUP = -1001234567890
+GROUP_NAME = "ai_news_plus"
+ADMIN = 1001
+MEMBER = 2002
+# Quick limits for tests where pacing is not the point; both sides agree on them.
+FAST = FloodLimits(per_chat_interval=0.05, group_per_minute=1000, global_per_second=1000)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator(flood=FAST) as emu:
+        emu.add_chat(GROUP, type="supergroup", username=GROUP_NAME, title="AI News+")
+        emu.add_chat(ADMIN, type="private")
+        emu.add_chat(MEMBER, type="private")
+        yield emu
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / SAMPLE.name)
+    return folder
+
+
+def write_config(
+    folder: Path, emulator: TelegramEmulator, content: Path, **publish: object
+) -> Path:
+    """A config.toml for a bot that talks to the emulator; `publish` overrides keys."""
+    keys = {"chat": f"@{GROUP_NAME}", "time": "00:00", "catch_up_hours": 24} | publish
+    lines = "\n".join(f"{key} = {_toml(value)}" for key, value in keys.items())
+    path = folder / "config.toml"
+    path.write_text(
+        f"""
+[telegram]
+token = "{emulator.token}"
+api_base_url = "{emulator.base_url}"
+[publish]
+timezone = "Asia/Shanghai"
+{lines}
+[content]
+dir = "{content}"
+[storage]
+path = "{folder / "data" / "bot.sqlite3"}"
+[admins]
+user_ids = [{ADMIN}]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _toml(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value).lower()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, emulator: TelegramEmulator, content: Path) -> Settings:
+    return load_settings(write_config(tmp_path, emulator, content), env={})
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    async with await Store.open(settings.storage.path) as opened:
+        yield opened

@@ -1,0 +1,256 @@
+"""What a member of the group sees: the digest arrives once, in order, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_app, serving
+from bot.config import Settings, load_settings
+from bot.digest import load_digest
+from bot.flood import FloodLimits as BotFloodLimits
+from bot.jobs import publish_due
+from bot.publisher import Retries
+from bot.render import Message, render_digest
+from bot.store import Store, StoreLocked
+from tests.conftest import ADMIN, FAST, GROUP, write_config
+from tests.fakes.telegram_api import SentMessage, TelegramEmulator
+from tests.samples import SAMPLE, write_digest
+
+BOT_FAST = BotFloodLimits(chat_interval=FAST.per_chat_interval, margin=0.01)
+QUICK_RETRIES = Retries(attempts=6, first_delay=0.05, read_timeout=1.0)
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def expected_messages(path: Path = SAMPLE) -> list[Message]:
+    return list(render_digest(load_digest(path)).messages)
+
+
+def assert_transcript_is(sent: list[SentMessage], expected: list[Message]) -> None:
+    """Each posted message is exactly the rendered one: kind, text and entities."""
+    assert [(m.method, m.text) for m in sent] == [(e.method, e.text) for e in expected]
+    assert [m.entities for m in sent] == [[x.to_dict() for x in e.entities] for e in expected]
+    assert [m.disable_notification for m in sent] == [False] + [True] * (len(expected) - 1)
+
+
+def app_for(settings: Settings, store: Store, flood: BotFloodLimits | None = BOT_FAST):
+    return build_app(settings, store, flood=flood, retries=QUICK_RETRIES)
+
+
+async def test_scheduled_job_posts_the_sample_once_in_order_at_real_limits(
+    tmp_path: Path, content: Path
+) -> None:
+    async with TelegramEmulator() as emu:  # Telegram's real flood limits
+        emu.add_chat(GROUP, type="supergroup", username="ai_news_plus")
+        settings = load_settings(write_config(tmp_path, emu, content), env={})
+        async with await Store.open(settings.storage.path) as store:
+            started = time.monotonic()
+            async with serving(build_app(settings, store)):
+                sent = await emu.wait_for(GROUP, 6, timeout=20)
+                elapsed = time.monotonic() - started
+                await asyncio.sleep(0.5)
+            assert_transcript_is(emu.transcript(GROUP), expected_messages())
+            assert sent[0].photo == load_digest(SAMPLE).cover
+            assert all(m.link_preview_options == {"is_disabled": True} for m in sent[1:])
+            assert emu.violations == []
+            assert elapsed < 5 * 1.2 + 2  # paced at 1 message/s, not slower than needed
+            publication = await store.publication(load_digest(SAMPLE).slug, "@ai_news_plus", None)
+            assert publication is not None and publication.done
+            assert [p.message_id for p in publication.parts] == [m.message_id for m in sent]
+
+
+async def test_restart_after_a_full_publication_posts_nothing(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 6)
+    async with serving(app_for(settings, store)) as app:
+        services = app.bot_data["services"]
+        assert await publish_due(services, dt.datetime.now(dt.UTC)) is None
+        await asyncio.sleep(0.5)
+    assert len(emulator.transcript(GROUP)) == 6
+    sends = [r for r in emulator.requests if r.method in ("sendMessage", "sendPhoto")]
+    assert len(sends) == 6
+
+
+def _start_bot(config: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_BOT_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def test_sigkill_between_parts_then_restart_completes_in_order(
+    tmp_path: Path, content: Path
+) -> None:
+    async with TelegramEmulator() as emu:
+        emu.add_chat(GROUP, type="supergroup", username="ai_news_plus")
+        config = write_config(tmp_path, emu, content)
+        first = _start_bot(config)
+        try:
+            await emu.wait_for(GROUP, 2, timeout=30)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            output, _ = first.communicate(timeout=10)
+        assert 2 <= len(emu.transcript(GROUP)) < 6, "killed too late to prove anything"
+        second = _start_bot(config)
+        try:
+            await emu.wait_for(GROUP, 6, timeout=30)
+            await asyncio.sleep(1.5)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            output2, _ = second.communicate(timeout=20)
+        assert second.returncode == 0, output2
+        expected = [m.text for m in expected_messages()]
+        texts = [m.text for m in emu.transcript(GROUP)]
+        # At most the part that was in flight at the kill may appear twice.
+        deduplicated = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+        assert deduplicated == expected
+        assert len(texts) - len(expected) <= 1
+        assert emu.token not in output + output2
+        assert emu.violations == []
+
+
+async def test_flood_storm_and_flaky_network_lose_nothing(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    emulator.fail_next("sendMessage", "429", count=3, retry_after=1)
+    emulator.fail_next("sendPhoto", "500")
+    emulator.fail_next("sendMessage", "502")
+    emulator.fail_next("sendMessage", "drop")
+    emulator.fail_next("sendMessage", "timeout")
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 6, timeout=30)
+        await asyncio.sleep(0.3)
+    assert_transcript_is(emulator.transcript(GROUP), expected_messages())
+    assert [v for v in emulator.violations if "retry_after" in v] == []
+    statuses = [r.status for r in emulator.requests if r.method == "sendMessage"]
+    assert statuses.count(429) == 3
+
+
+async def test_lost_reply_may_duplicate_only_that_part(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    emulator.fail_next("sendMessage", "lost_reply")
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 7, timeout=30)
+        await asyncio.sleep(0.3)
+    texts = [m.text for m in emulator.transcript(GROUP)]
+    expected = [m.text for m in expected_messages()]
+    assert texts == expected[:2] + expected[1:]
+
+
+async def test_refused_cover_image_becomes_a_text_cover(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    cover = load_digest(SAMPLE).cover or ""
+    emulator.refuse_photo(cover, "Bad Request: failed to get HTTP URL content")
+    async with serving(app_for(settings, store)):
+        sent = await emulator.wait_for(GROUP, 6)
+    cover, *sections = expected_messages()
+    assert sent[0].method == "sendMessage" and sent[0].photo is None
+    assert sent[0].text == cover.text
+    assert [m.text for m in sent[1:]] == [m.text for m in sections]
+
+
+async def test_broken_file_is_skipped_and_the_good_one_published(
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
+) -> None:
+    write_digest(content, front="title: [broken\ndate: 2026-02-22", name="2026-02-22-broken.md")
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 6)
+    failures = await store.failures()
+    assert [path.name for path, _ in failures] == ["2026-02-22-broken.md"]
+    assert "invalid YAML front matter" in failures[0][1]
+
+
+async def test_chat_that_refuses_pauses_the_publication_and_tells_the_admins(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    settings = load_settings(
+        write_config(tmp_path, emulator, content, chat="@no_such_group"), env={}
+    )
+    async with await Store.open(settings.storage.path) as store:
+        async with serving(app_for(settings, store)):
+            (report,) = await emulator.wait_for(ADMIN, 1)
+        assert "chat not found" in (report.text or "").lower()
+        (pending,) = await store.pending_publications()
+        assert pending.attempts == 1 and "chat not found" in (pending.last_error or "").lower()
+
+
+# -- the schedule -----------------------------------------------------------------------
+
+
+def at(hour: int, minute: int = 0, day: int = 21) -> dt.datetime:
+    return dt.datetime(2026, 2, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def test_missed_schedule_catches_up_once_within_the_window(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    settings = load_settings(
+        write_config(tmp_path, emulator, content, time="08:00", catch_up_hours=6), env={}
+    )
+    async with await Store.open(settings.storage.path) as store:
+        app = app_for(settings, store)
+        services = app.bot_data["services"]
+        async with app:
+            assert await publish_due(services, at(7, 59)) is None  # before the time
+            assert await publish_due(services, at(14, 1)) is None  # window over
+            outcome = await publish_due(services, at(9, 30))  # down at 08:00, up at 09:30
+            assert outcome is not None and outcome.done and outcome.sent == 6
+            assert await publish_due(services, at(9, 35)) is None
+    assert len(emulator.transcript(GROUP)) == 6
+
+
+async def test_future_dated_digest_waits_for_its_day(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    write_digest(
+        content,
+        front="title: 明日日报\ndate: 2026-02-22",
+        body="## 节\n\n明天的内容",
+        name="2026-02-22-tomorrow.md",
+    )
+    settings = load_settings(write_config(tmp_path, emulator, content, time="08:00"), env={})
+    async with await Store.open(settings.storage.path) as store:
+        app = app_for(settings, store)
+        async with app:
+            services = app.bot_data["services"]
+            today = await publish_due(services, at(8, 0, day=21))
+            assert today is not None and today.publication.slug == "2026-02-21-ai-daily"
+            tomorrow = await publish_due(services, at(8, 0, day=22))
+            assert tomorrow is not None and tomorrow.publication.slug == "2026-02-22-tomorrow"
+    texts = [m.text for m in emulator.transcript(GROUP)]
+    assert texts[-1] == "节\n\n明天的内容"
+
+
+async def test_second_instance_refuses_to_start(settings: Settings) -> None:
+    async with await Store.open(settings.storage.path, exclusive=True):
+        with pytest.raises(StoreLocked):
+            await Store.open(settings.storage.path, exclusive=True)
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(settings.source),
+            "run",
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(second.communicate(), 30)
+    assert second.returncode == 1
+    assert "already running" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
