@@ -36,7 +36,8 @@ def digest_text(index: int, rng: random.Random) -> tuple[str, str]:
         for i in range(rng.randint(2, 4)):
             bullets = "\n".join(f"- {sentence(rng)}" for _ in range(rng.randint(0, 3)))
             paragraphs = " ".join(sentence(rng) for _ in range(rng.randint(2, 6)))
-            items.append(f"### {rng.choice(COMPANIES)} {rng.choice(TOPICS)} 动态 {i}\n\n{paragraphs}\n\n{bullets}")
+            heading = f"### {rng.choice(COMPANIES)} {rng.choice(TOPICS)} 动态 {i}"
+            items.append(f"{heading}\n\n{paragraphs}\n\n{bullets}")
         sections.append(f"## 第 {s + 1} 部分：{rng.choice(TOPICS)}\n\n" + "\n\n---\n\n".join(items))
     title = f"{rng.choice(COMPANIES)} {rng.choice(TOPICS)}日报 #{index}"
     text = (
