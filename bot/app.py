@@ -52,6 +52,9 @@ def build_app(
         ApplicationBuilder()
         .token(settings.require_token())
         .rate_limiter(FloodControl(flood))
+        # A long poll torn down mid-flight can keep PTB's single getUpdates connection
+        # checked out, silently stopping the bot from receiving updates; leave headroom.
+        .get_updates_connection_pool_size(4)
         .post_init(_post_init)
     )
     base_url, file_url = _api_urls(settings)

@@ -152,7 +152,7 @@ class Publisher:
             except BadRequest as exc:
                 fallback = _fallback(payload, exc)
                 if fallback is None:
-                    raise DeliveryError(exc.message) from exc
+                    raise DeliveryError(self._describe(exc)) from exc
                 log.warning(
                     "Telegram refused a %s (%s): resending as %s",
                     payload["method"],
@@ -163,12 +163,16 @@ class Publisher:
             except NetworkError as exc:  # timeouts, dropped connections, 5xx
                 failures += 1
                 if failures >= self.retries.attempts:
-                    raise DeliveryError(f"network: {exc.message}") from exc
+                    raise DeliveryError(f"network: {self._describe(exc)}") from exc
                 delay = self.retries.delay(failures)
                 log.warning("network fault (%s): retrying in %.0f s", exc.message, delay)
                 await asyncio.sleep(delay)
             except (Forbidden, TelegramError) as exc:
-                raise DeliveryError(exc.message) from exc
+                raise DeliveryError(self._describe(exc)) from exc
+
+    def _describe(self, error: TelegramError) -> str:
+        """An error's text for the ledger and the admins; a URL in it may carry the token."""
+        return error.message.replace(self.bot.token, "<token>")
 
     async def _send(self, payload: dict[str, Any], target: Target) -> Message:
         common: dict[str, Any] = {

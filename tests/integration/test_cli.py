@@ -1,0 +1,117 @@
+"""The command line as an operator uses it: real processes, real files, the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot.digest import load_digest
+from bot.render import api_calls, render_digest
+from tests.conftest import GROUP, write_config
+from tests.fakes.telegram_api import TelegramEmulator
+from tests.samples import SAMPLE, write_digest
+
+
+async def digest_bot(*args: str | Path, cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run `python -m bot` in a child process; (exit status, stdout, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_BOT_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *map(str, args),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert b"Traceback" not in err, err.decode()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_check_reports_each_file_and_fails_on_a_broken_one(tmp_path: Path) -> None:
+    good = tmp_path / SAMPLE.name
+    good.write_bytes(SAMPLE.read_bytes())
+    write_digest(tmp_path, front="title: 没有日期", name="broken.md")
+    status, out, _ = await digest_bot("check", tmp_path, cwd=tmp_path)
+    lines = out.splitlines()
+    assert status == 1
+    assert lines[0] == f"OK    {good}: 6 messages, longest 1328/4096"
+    assert lines[1].startswith(f"WARN  {good}: raw HTML block at body line 172")
+    assert lines[2] == f"FAIL  {tmp_path / 'broken.md'}: front matter has no 'date'"
+    assert lines[-1] == "2 digest(s) checked: 1 OK, 1 failed"
+    status, _, _ = await digest_bot("check", good, cwd=tmp_path)
+    assert status == 0
+
+
+async def test_render_json_is_exactly_what_is_sent(tmp_path: Path) -> None:
+    status, out, _ = await digest_bot("render", SAMPLE, "--json", cwd=tmp_path)
+    assert status == 0
+    assert json.loads(out) == api_calls(render_digest(load_digest(SAMPLE)).messages)
+
+
+async def test_render_preview_shows_kind_length_and_formatting(tmp_path: Path) -> None:
+    status, out, _ = await digest_bot("render", SAMPLE, cwd=tmp_path)
+    assert status == 0
+    assert out.startswith("── 1/6 · sendPhoto · photo + caption 309/1024 · 1 entities ──")
+    assert "<b><u>AI 模型升级与技术突破</u></b>" in out
+    assert "(dropped) raw HTML block" in out
+
+
+async def test_run_without_a_token_says_how_to_fix_it(tmp_path: Path) -> None:
+    status, _, err = await digest_bot("run", cwd=tmp_path)
+    assert status == 2
+    assert "telegram.token: is not set" in err
+    assert "digest-bot publish --dry-run" in err
+
+
+async def test_publish_dry_run_needs_no_token(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
+    status, out, _ = await digest_bot("publish", "--dry-run", cwd=tmp_path)
+    assert status == 0
+    assert out.startswith(f"would post {(content / SAMPLE.name).resolve()} to @ai_news_plus")
+    assert "── 6/6 · sendMessage" in out
+
+
+async def test_bad_config_key_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[publish]\ntime = "25:00"\n', encoding="utf-8")
+    status, _, err = await digest_bot("check", cwd=tmp_path)
+    assert status == 2
+    assert err.strip() == 'error: config.toml: publish.time: "25:00" is not a time like 08:00'
+
+
+async def test_publish_posts_once_and_force_posts_again(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    config = write_config(tmp_path, emulator, content)
+    status, out, err = await digest_bot("--config", config, "publish")
+    assert status == 0, err
+    assert out.strip() == (
+        "published 2026-02-21-ai-daily to @ai_news_plus: 6 of 6 part(s) sent now"
+    )
+    assert emulator.token not in err
+    status, out, _ = await digest_bot("--config", config, "publish")
+    assert status == 0
+    assert "already published" in out
+    assert len(emulator.transcript(GROUP)) == 6
+    status, _, _ = await digest_bot("--config", config, "publish", "--force")
+    assert status == 0
+    assert len(emulator.transcript(GROUP)) == 12
+
+
+async def test_publish_by_date_and_a_missing_date(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    config = write_config(tmp_path, emulator, content)
+    status, _, err = await digest_bot("--config", config, "publish", "--date", "2026-02-20")
+    assert status == 1
+    assert "no digest dated 2026-02-20" in err
+    status, _, _ = await digest_bot("--config", config, "publish", "--date", "2026-02-21")
+    assert status == 0
+    assert len(emulator.transcript(GROUP)) == 6
