@@ -45,6 +45,7 @@ class FloodLimits:
 
     chat_interval: float = 1.0
     group_per_minute: int = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP
+    group_window: float = 60.0
     overall_per_second: int = FloodLimit.MESSAGES_PER_SECOND
     margin: float = 0.02
     max_retries: int = 10
@@ -109,7 +110,7 @@ class FloodControl(BaseRateLimiter[None]):
         while True:
             now = time.monotonic()
             recent = self._recent[key]
-            while recent and now - recent[0] >= 60:
+            while recent and now - recent[0] >= limits.group_window:
                 recent.popleft()
             while self._overall and now - self._overall[0] >= 1:
                 self._overall.popleft()
@@ -117,7 +118,8 @@ class FloodControl(BaseRateLimiter[None]):
             if recent:
                 ready = max(ready, recent[-1] + limits.chat_interval + limits.margin)
             if _is_group(key) and len(recent) >= limits.group_per_minute:
-                ready = max(ready, recent[-limits.group_per_minute] + 60 + limits.margin)
+                oldest = recent[-limits.group_per_minute]
+                ready = max(ready, oldest + limits.group_window + limits.margin)
             if len(self._overall) >= limits.overall_per_second:
                 ready = max(ready, self._overall[0] + 1 + limits.margin)
             if ready <= now:
