@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 SNIPPET_CHARS = 60
-# Trigram full-text search needs at least three characters; shorter queries scan with LIKE.
+# Trigram full-text search needs at least three characters; shorter queries use the index
+# of one- and two-character strings (`digests_grams`).
 MIN_FTS_QUERY = 3
+# Search counts matches up to this many and then says "100+": an exact count of a common
+# word would cost as much as the search itself.
+SEARCH_COUNT_CAP = 100
 MAX_ERROR_CHARS = 1000
 # Files are loaded in batches in a worker thread, so a cancelled sync stops soon.
 _LOAD_BATCH = 64
@@ -130,6 +134,43 @@ MIGRATIONS: list[tuple[str, ...]] = [
         ) WITHOUT ROWID
         """,
     ),
+    # 3: search pages cost a page, not every match.
+    (
+        # `ord` sorts as (date, slug) does: the day's number (Python's date.toordinal())
+        # times 1024 (_DAY_SLOTS), plus the rank by slug among that day's digests. It is
+        # the rowid of both full-text tables, so FTS5 hands out matches newest first, and
+        # a page of a common word stops as soon as it is full.
+        "ALTER TABLE digests ADD COLUMN ord INTEGER",
+        """
+        UPDATE digests SET ord = CAST(julianday(date) - 1721424.5 AS INTEGER) * 1024 + (
+            SELECT count(*) FROM digests e WHERE e.date = digests.date AND e.slug < digests.slug
+        )
+        """,
+        "CREATE UNIQUE INDEX digests_by_ord ON digests (ord)",
+        "DROP TABLE digests_fts",
+        """
+        CREATE VIRTUAL TABLE digests_fts USING fts5 (
+            title, summary, body,
+            content = 'digests', content_rowid = 'ord', tokenize = 'trigram'
+        )
+        """,
+        "INSERT INTO digests_fts (digests_fts) VALUES ('rebuild')",
+        # One- and two-character queries used to scan every body with LIKE. This index
+        # lists, for each digest, every distinct one- and two-character string of its
+        # title, summary and body (see `_search_grams`), so such a query is one token.
+        # Contentless, to keep no second copy of the text: a row is forgotten by passing
+        # `search_grams` of the same fields again, so that function must never change
+        # without a new migration that rebuilds this table.
+        """
+        CREATE VIRTUAL TABLE digests_grams USING fts5 (
+            grams, content = '', detail = 'none', columnsize = 0, tokenize = 'ascii'
+        )
+        """,
+        """
+        INSERT INTO digests_grams (rowid, grams)
+        SELECT ord, search_grams(title, summary, body) FROM digests
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -137,6 +178,28 @@ _ENTRY_COLUMNS = (
     "d.slug, d.path, d.date, d.title, d.category, d.tags, d.summary, d.cover, d.content_hash"
 )
 _NEWEST_FIRST = "ORDER BY d.date DESC, d.slug DESC"
+# The ids of a page among a set of digests (an `IN` subquery to append): the date index
+# is walked newest first until the page is full, so a common tag costs a page, not a sort
+# of every digest carrying it. INDEXED BY turns a plan change into an error.
+_WALK_NEWEST_FIRST = "SELECT d.id FROM digests d INDEXED BY digests_by_date WHERE d.id IN"
+# Room for this many digests a day in `ord`; migration 3 spells it out. FTS5 stores rowid
+# gaps as varints: a day's step of 1024 costs two bytes a match, 65536 would cost three.
+_DAY_SLOTS = 1 << 10
+# The full-text rows of the digests with a given id or path (`{key}`). Both tables are
+# kept in step by this module, in the writer's transaction; external-content and
+# contentless FTS5 tables forget a row only when told the values it was indexed with.
+_FULL_TEXT_ADD = (
+    "INSERT INTO digests_fts (rowid, title, summary, body)"
+    " SELECT ord, title, summary, body FROM digests WHERE {key} = ?",
+    "INSERT INTO digests_grams (rowid, grams)"
+    " SELECT ord, search_grams(title, summary, body) FROM digests WHERE {key} = ?",
+)
+_FULL_TEXT_REMOVE = (
+    "INSERT INTO digests_fts (digests_fts, rowid, title, summary, body)"
+    " SELECT 'delete', ord, title, summary, body FROM digests WHERE {key} = ?",
+    "INSERT INTO digests_grams (digests_grams, rowid, grams)"
+    " SELECT 'delete', ord, search_grams(title, summary, body) FROM digests WHERE {key} = ?",
+)
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _MARKUP = re.compile(r"[*#`]+")
 
@@ -188,6 +251,21 @@ class Snippet:
 class SearchHit:
     entry: DigestEntry
     snippet: Snippet
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of search hits, newest first.
+
+    `total` is the number of matching digests when `total_is_exact`; otherwise counting
+    stopped at SEARCH_COUNT_CAP, which `total` then is, and there are more (show "100+").
+    `has_more` says whether another page follows this one, whatever the count.
+    """
+
+    hits: list[SearchHit]
+    total: int
+    total_is_exact: bool
+    has_more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,46 +448,59 @@ class Store:
         async with self._read() as db:
             rows = await _page_rows(
                 db,
-                """
-                SELECT d.id FROM digest_tags t JOIN digests d ON d.id = t.digest_id
-                WHERE t.tag_key = :key
-                """,
+                f"{_WALK_NEWEST_FIRST} (SELECT digest_id FROM digest_tags WHERE tag_key = :key)",
                 {"key": key, "limit": limit, "offset": offset},
             )
             total = await _scalar(db, "SELECT count(*) FROM digest_tags WHERE tag_key = ?", (key,))
         return [_entry(r) for r in rows], total
 
-    async def search(self, query: str, offset: int, limit: int) -> tuple[list[SearchHit], int]:
+    async def search(self, query: str, offset: int, limit: int) -> SearchPage:
         """Digests whose title, summary or body contain the text, newest first.
 
         The query is plain text, never FTS syntax: three characters or more become one
-        quoted trigram phrase; shorter ones (common in Chinese) use an escaped LIKE scan.
+        quoted trigram phrase; shorter ones (common in Chinese) one token of the
+        `digests_grams` index, which matches as `LIKE '%text%'` did (ASCII case folded).
         """
         _check_window(offset, limit)
-        text = " ".join(query.split())
+        # NUL would end the query early for FTS5's parser, so it separates words like a space.
+        text = " ".join(query.replace("\0", " ").split())
         if not text:
-            return [], 0
+            return SearchPage([], 0, total_is_exact=True, has_more=False)
         if len(text) >= MIN_FTS_QUERY:
-            where = "d.id IN (SELECT rowid FROM digests_fts WHERE digests_fts MATCH :q)"
-            arg = '"' + text.replace('"', '""') + '"'
+            index, arg = "digests_fts", '"' + text.replace('"', '""') + '"'
         else:
-            where = " OR ".join(
-                f"d.{column} LIKE :q ESCAPE '\\'" for column in ("title", "summary", "body")
-            )
-            arg = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+            index, arg = "digests_grams", '"' + _gram_token(_fold_ascii(text)) + '"'
+        # Matches come newest first (rowid is `ord`), so this stops once the page, one
+        # row past it (is there more?) and the count up to the cap are all in hand.
+        wanted = max(SEARCH_COUNT_CAP, offset + limit) + 1
         async with self._read() as db:
-            rows = await _page_rows(
-                db,
-                f"SELECT d.id FROM digests d WHERE {where}",
-                {"q": arg, "limit": limit, "offset": offset},
-                extra_columns=", d.body",
+            ords = [
+                r[0]
+                for r in await db.execute_fetchall(
+                    f"SELECT rowid FROM {index} WHERE {index} MATCH :q"
+                    " ORDER BY rowid DESC LIMIT :wanted",
+                    {"q": arg, "wanted": wanted},
+                )
+            ]
+            page = ords[offset : offset + limit]
+            rows = await db.execute_fetchall(
+                f"""
+                SELECT {_ENTRY_COLUMNS}, d.body FROM digests d
+                WHERE d.ord IN (SELECT value FROM json_each(:ords)) ORDER BY d.ord DESC
+                """,
+                {"ords": json.dumps(page)},
             )
-            total = await _scalar(db, f"SELECT count(*) FROM digests d WHERE {where}", {"q": arg})
         hits = [
             SearchHit(_entry(r), _snippet((r["title"], r["summary"], r["body"]), text))
             for r in rows
         ]
-        return hits, total
+        exact = len(ords) < wanted
+        return SearchPage(
+            hits,
+            len(ords) if exact else SEARCH_COUNT_CAP,
+            total_is_exact=exact,
+            has_more=len(ords) > offset + limit,
+        )
 
     async def failures(self) -> list[tuple[Path, str]]:
         async with self._read() as db:
@@ -617,6 +708,7 @@ async def _transaction(db: aiosqlite.Connection, begin: str) -> AsyncIterator[No
 
 
 async def _configure(db: aiosqlite.Connection, path: Path) -> None:
+    await db.create_function("search_grams", 3, _search_grams, deterministic=True)
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     await db.execute("PRAGMA foreign_keys = ON")
     mode = await _scalar(db, "PRAGMA journal_mode = WAL")
@@ -885,14 +977,8 @@ def _load_batch(paths: list[str], root: Path, max_bytes: int) -> list[Digest | D
 async def _delete_digests(db: aiosqlite.Connection, paths: Iterable[str]) -> None:
     """Remove entries, their tags (by cascade) and their full-text rows."""
     params = [(path,) for path in paths]
-    # An external-content FTS5 table forgets a row only when told its indexed values.
-    await db.executemany(
-        """
-        INSERT INTO digests_fts (digests_fts, rowid, title, summary, body)
-        SELECT 'delete', id, title, summary, body FROM digests WHERE path = ?
-        """,
-        params,
-    )
+    for statement in _FULL_TEXT_REMOVE:
+        await db.executemany(statement.format(key="path"), params)
     await db.executemany("DELETE FROM digests WHERE path = ?", params)
 
 
@@ -902,8 +988,8 @@ async def _insert_digest(
     cursor = await db.execute(
         """
         INSERT INTO digests (path, slug, date, title, category, tags, summary, cover,
-                             content_hash, mtime_ns, size, body, indexed_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             content_hash, mtime_ns, size, body, indexed_at, ord)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             path,
@@ -919,20 +1005,43 @@ async def _insert_digest(
             size,
             digest.body,
             now,
+            await _day_slot(db, digest.date, digest.slug),
         ),
     )
-    await db.execute(
-        "INSERT INTO digests_fts (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
-        (cursor.lastrowid, digest.title, digest.summary, digest.body),
-    )
+    for statement in _FULL_TEXT_ADD:
+        await db.execute(statement.format(key="id"), (cursor.lastrowid,))
     await db.executemany(
         "INSERT INTO digest_tags (digest_id, tag, tag_key) VALUES (?, ?, ?)",
         [(cursor.lastrowid, tag, tag_key(tag)) for tag in digest.tags],
     )
 
 
+async def _day_slot(db: aiosqlite.Connection, date: dt.date, slug: str) -> int:
+    """The `ord` for a new digest: its day's base plus its rank by slug that day. The
+    day's other digests move to their own rank where they are off it (the newcomer sorts
+    before them, or one was deleted); usually none is, a day having one digest."""
+    base = date.toordinal() * _DAY_SLOTS
+    rows = await db.execute_fetchall(
+        "SELECT id, slug, ord FROM digests WHERE date = ? ORDER BY slug", (date.isoformat(),)
+    )
+    if len(rows) >= _DAY_SLOTS:
+        raise StoreError(f"more than {_DAY_SLOTS} digests are dated {date}")
+    # Python orders str by code point, as SQLite orders UTF-8 text byte by byte.
+    rank = sum(1 for r in rows if r["slug"] < slug)
+    moves = [(r["id"], r["ord"], base + i + (i >= rank)) for i, r in enumerate(rows)]
+    # Downward moves lowest first, then upward ones highest first: each lands on a free ord.
+    ordered = [m for m in moves if m[2] < m[1]] + [m for m in reversed(moves) if m[2] > m[1]]
+    for digest_id, _, new_ord in ordered:
+        for statement in _FULL_TEXT_REMOVE:
+            await db.execute(statement.format(key="id"), (digest_id,))
+        await db.execute("UPDATE digests SET ord = ? WHERE id = ?", (new_ord, digest_id))
+        for statement in _FULL_TEXT_ADD:
+            await db.execute(statement.format(key="id"), (digest_id,))
+    return base + rank
+
+
 async def _page_rows(
-    db: aiosqlite.Connection, ids_sql: str, params: dict[str, Any], *, extra_columns: str = ""
+    db: aiosqlite.Connection, ids_sql: str, params: dict[str, Any]
 ) -> list[sqlite3.Row]:
     """One page of entries, newest first. The page's ids are chosen first, so sorting
     never drags the other columns (bodies above all) along; `ids_sql` selects `d.id`
@@ -940,7 +1049,7 @@ async def _page_rows(
     return list(
         await db.execute_fetchall(
             f"""
-            SELECT {_ENTRY_COLUMNS}{extra_columns} FROM digests d JOIN (
+            SELECT {_ENTRY_COLUMNS} FROM digests d JOIN (
                 {ids_sql} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset
             ) AS page ON page.id = d.id
             {_NEWEST_FIRST}
@@ -1009,6 +1118,30 @@ def _snippet(texts: Iterable[str], query: str) -> Snippet:
 
 def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", _MARKUP.sub("", text))
+
+
+def _search_grams(title: str, summary: str, body: str) -> str:
+    """A digest's `digests_grams` document: the tokens of its distinct one- and
+    two-character strings, case folded as LIKE folds. The SQL function `search_grams`."""
+    # Each run of white space becomes one space, and strings holding it are left out: no
+    # query holds white space (`search` splits it away). The space between fields keeps
+    # a string from spanning two of them.
+    text = " ".join(_fold_ascii("\n".join((title, summary, body))).split())
+    grams = set(text)
+    grams.update(map(str.__add__, text, text[1:]))
+    # In no particular order: with detail = 'none' a token's place does not matter.
+    return " ".join([_gram_token(g) for g in grams if " " not in g])
+
+
+def _gram_token(gram: str) -> str:
+    """A string as one token of FTS5's ascii tokenizer (letters and digits only), which
+    also keeps user input from ever being read as query syntax."""
+    return gram.encode().hex()
+
+
+def _fold_ascii(text: str) -> str:
+    """A-Z to a-z and nothing else, as SQLite's LIKE compares."""
+    return text.encode().lower().decode()
 
 
 def _chat_key(chat: int | str) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -14,11 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import bot.store
 from bot.store import (
     SCHEMA_VERSION,
     LedgerError,
+    SearchPage,
     Store,
     StoreError,
     StoreLocked,
@@ -74,9 +78,31 @@ async def sync(store: Store, content: Path, max_bytes: int = 1 << 20) -> bot.sto
 
 
 def fts_integrity(db_path: Path) -> None:
-    """FTS5's own check that the index matches the content table exactly."""
+    """FTS5's own check that the trigram index matches the content table exactly, and the
+    short-query index compared with one rebuilt from the digests (FTS5 cannot check a
+    contentless table against its content)."""
     with sqlite3.connect(db_path) as db:
         db.execute("INSERT INTO digests_fts (digests_fts, rank) VALUES ('integrity-check', 1)")
+        db.create_function("search_grams", 3, bot.store._search_grams)
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.rebuilt USING fts5"
+            " (grams, content = '', detail = 'none', columnsize = 0, tokenize = 'ascii')"
+        )
+        db.execute(
+            "INSERT INTO temp.rebuilt (rowid, grams)"
+            " SELECT ord, search_grams(title, summary, body) FROM digests"
+        )
+        entries = []
+        for schema, table in (("main", "digests_grams"), ("temp", "rebuilt")):
+            db.execute(
+                f"CREATE VIRTUAL TABLE temp.{table}_terms USING fts5vocab"
+                f" ({schema}, {table}, 'instance')"
+            )
+            entries.append(
+                db.execute(f"SELECT term, doc FROM {table}_terms ORDER BY 1, 2").fetchall()
+            )
+        assert entries[0] == entries[1]
+    db.close()
 
 
 async def run_child(code: str, *args: str) -> asyncio.subprocess.Process:
@@ -139,13 +165,67 @@ async def test_upgrade_from_version_1_keeps_the_archive(tmp_path: Path) -> None:
         )
     db.close()
     async with await Store.open(path) as store:
-        assert await store.schema_version() == SCHEMA_VERSION == 2
+        assert await store.schema_version() == SCHEMA_VERSION == 3
         entry = await store.get("old")
         assert entry is not None and entry.title == "旧的日报"
-        hits, total = await store.search("以前的", 0, 5)
-        assert total == 1 and hits[0].entry.slug == "old"
+        found = await store.search("以前的", 0, 5)
+        assert found.total == 1 and found.hits[0].entry.slug == "old"
+        assert (await store.search("以前", 0, 5)).total == 1  # short: the new index
         publication = await store.start_publication("old", "h", "@chat", None, [{"a": 1}])
         assert publication.round == 1
+
+
+async def test_upgrade_from_version_2_orders_and_indexes_search(
+    tmp_path: Path, content: Path
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    files = [
+        ("old", "2026-02-21", "芯片正文"),
+        ("peer", "2026-02-21", "另一篇正文"),
+        ("prev", "1999-12-31", "世纪末的正文"),
+    ]
+    with sqlite3.connect(path, isolation_level=None) as db:
+        for statement in (*bot.store.MIGRATIONS[0], *bot.store.MIGRATIONS[1]):
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 2")
+        for slug, date, body in files:
+            file = write_digest(content, f"{slug}.md", title=slug, date=date, body=body)
+            stat = file.stat()
+            db.execute(
+                """
+                INSERT INTO digests (path, slug, date, title, summary, content_hash,
+                                     mtime_ns, size, body, indexed_at)
+                VALUES (?, ?, ?, ?, '', 'h', ?, ?, ?, 'now')
+                """,
+                (str(file.resolve()), slug, date, slug, stat.st_mtime_ns, stat.st_size, body),
+            )
+        db.execute(
+            "INSERT INTO digests_fts (rowid, title, summary, body)"
+            " SELECT id, title, summary, body FROM digests"
+        )
+    db.close()
+    async with await Store.open(path) as store:
+        assert await store.schema_version() == SCHEMA_VERSION == 3
+        fts_integrity(path)
+        # The migration's SQL numbers digests as the sync's Python does.
+        with sqlite3.connect(path) as db:
+            ords = db.execute("SELECT slug, ord FROM digests ORDER BY slug").fetchall()
+        db.close()
+        day = dt.date(2026, 2, 21).toordinal() * bot.store._DAY_SLOTS
+        previous = dt.date(1999, 12, 31).toordinal() * bot.store._DAY_SLOTS
+        assert ords == [("old", day), ("peer", day + 1), ("prev", previous)]
+        assert found(await store.search("正文", 0, 5)) == (["peer", "old", "prev"], 3, True)
+        assert (await store.search("芯片", 0, 5)).total == 1
+        assert (await store.search("世", 0, 5)).total == 1
+
+        # Migrated rows leave both indexes cleanly, and newcomers fall in line.
+        write_digest(content, "old.md", title="old", body="系统正文", mtime_ns=OLD + 10**9)
+        write_digest(content, "a.md", title="a", body="又一篇正文")
+        assert (await sync(store, content)).updated == 1
+        assert (await store.search("芯片", 0, 5)).total == 0
+        assert (await store.search("系统", 0, 5)).total == 1
+        assert found(await store.search("正文", 0, 5))[0] == ["peer", "old", "a", "prev"]
+        fts_integrity(path)
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -244,7 +324,7 @@ async def test_sync_adds_updates_removes(store: Store, content: Path, tmp_path: 
     report = await sync(store, content)
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 0)
     assert await store.get("2026-02-21-b") is None
-    assert (await store.search("改过了", 0, 5))[1] == 1
+    assert (await store.search("改过了", 0, 5)).total == 1
 
     touch(a, OLD + 10**9)  # touched, same bytes: read again, but nothing changed
     report = await sync(store, content)
@@ -314,7 +394,7 @@ async def test_a_failing_sync_changes_nothing(store: Store, content: Path, monke
     with pytest.raises(RuntimeError):
         await sync(store, content)
     assert await store.count() == 1
-    assert (await store.search("正文。", 0, 5))[1] == 1
+    assert (await store.search("正文。", 0, 5)).total == 1
 
 
 async def test_readers_never_see_half_a_sync(store: Store, content: Path, monkeypatch) -> None:
@@ -441,14 +521,19 @@ async def test_a_missing_content_folder_does_not_empty_the_archive(
 async def test_fts_stays_in_step_through_edits(store: Store, content: Path, tmp_path: Path) -> None:
     path = write_digest(content, "a.md", body="苹果发布新芯片")
     await sync(store, content)
-    assert (await store.search("新芯片", 0, 5))[1] == 1
+    assert (await store.search("新芯片", 0, 5)).total == 1
+    assert (await store.search("芯片", 0, 5)).total == 1
     write_digest(content, "a.md", body="微软发布新系统", mtime_ns=OLD + 10**9)
     await sync(store, content)
-    assert (await store.search("新芯片", 0, 5))[1] == 0
-    assert (await store.search("新系统", 0, 5))[1] == 1
+    assert (await store.search("新芯片", 0, 5)).total == 0
+    assert (await store.search("芯片", 0, 5)).total == 0
+    assert (await store.search("新系统", 0, 5)).total == 1
+    assert (await store.search("系统", 0, 5)).total == 1
+    fts_integrity(tmp_path / "data" / "bot.sqlite3")
     path.unlink()
     await sync(store, content)
-    assert (await store.search("新系统", 0, 5))[1] == 0
+    assert (await store.search("新系统", 0, 5)).total == 0
+    assert (await store.search("系", 0, 5)).total == 0
     fts_integrity(tmp_path / "data" / "bot.sqlite3")
 
 
@@ -589,10 +674,15 @@ async def searchable(store: Store, content: Path) -> Store:
     return store
 
 
+def found(page: SearchPage) -> tuple[list[str], int, bool]:
+    """A search page as (slugs, total, whether the total is exact)."""
+    return [h.entry.slug for h in page.hits], page.total, page.total_is_exact
+
+
 async def test_search_chinese_phrase(searchable: Store) -> None:
-    hits, total = await searchable.search("推理能力", 0, 10)
-    assert total == 1
-    hit = hits[0]
+    page = await searchable.search("推理能力", 0, 10)
+    assert (page.total, page.total_is_exact, page.has_more) == (1, True, False)
+    hit = page.hits[0]
     assert hit.entry.slug == "2026-02-19-a"
     assert hit.snippet.match == "推理能力"
     assert hit.snippet.before == "性能突破： "  # Markdown emphasis marks dropped
@@ -602,25 +692,33 @@ async def test_search_chinese_phrase(searchable: Store) -> None:
 
 
 async def test_search_snippet_is_cut_around_a_late_match(searchable: Store) -> None:
-    hits, _ = await searchable.search("价格持平", 0, 10)
-    snippet = hits[0].snippet
+    snippet = (await searchable.search("价格持平", 0, 10)).hits[0].snippet
     assert snippet.before.startswith("…")
     assert snippet.match == "价格持平"
     assert snippet.after == " 50% 不变"
     assert len(str(snippet)) <= bot.store.SNIPPET_CHARS + 2
+    # A short query is found through its own index, and the snippet still shows it.
+    snippet = (await searchable.search("持平", 0, 10)).hits[0].snippet
+    assert (snippet.match, snippet.after) == ("持平", " 50% 不变")
 
 
 async def test_search_is_case_insensitive_and_newest_first(searchable: Store) -> None:
-    hits, total = await searchable.search("GEMINI 3.1", 0, 10)
-    assert total == 1 and hits[0].snippet.match == "Gemini 3.1"
-    hits, total = await searchable.search("openai", 0, 10)
-    assert total == 1 and hits[0].snippet.match == "OpenAI"
-    # Two-character queries take the LIKE path.
-    hits, total = await searchable.search("谷歌", 0, 10)
-    assert total == 2
-    assert [h.entry.slug for h in hits] == ["2026-02-21-c", "2026-02-19-a"]
-    hits, total = await searchable.search("谷歌", 1, 1)
-    assert ([h.entry.slug for h in hits], total) == (["2026-02-19-a"], 2)
+    page = await searchable.search("GEMINI 3.1", 0, 10)
+    assert page.total == 1 and page.hits[0].snippet.match == "Gemini 3.1"
+    page = await searchable.search("openai", 0, 10)
+    assert page.total == 1 and page.hits[0].snippet.match == "OpenAI"
+    # One- and two-character queries take the short-query index.
+    assert found(await searchable.search("谷歌", 0, 10)) == (
+        ["2026-02-21-c", "2026-02-19-a"],
+        2,
+        True,
+    )
+    page = await searchable.search("谷歌", 0, 1)
+    assert (found(page), page.has_more) == ((["2026-02-21-c"], 2, True), True)
+    page = await searchable.search("谷歌", 1, 1)
+    assert (found(page), page.has_more) == ((["2026-02-19-a"], 2, True), False)
+    assert found(await searchable.search("pR", 0, 10)) == (["2026-02-19-a"], 1, True)
+    assert found(await searchable.search("G", 0, 10))[0] == ["2026-02-21-c", "2026-02-19-a"]
 
 
 @pytest.mark.parametrize(
@@ -631,34 +729,202 @@ async def test_search_is_case_insensitive_and_newest_first(searchable: Store) ->
         ("OpenAI AND", 1),
         ("(", 1),
         ("-", 1),
+        ('"', 1),
+        ('"q', 1),
+        ("R(", 1),
         ('NVIDIA "', 0),
         ("a*", 0),
+        ("*", 1),  # the Markdown of "**性能突破：**": bodies are searched as written
         ("title:x", 0),
+        (":", 0),
         ("^投资", 0),
+        ("^", 0),
         ("OR", 0),
+        ("NOT", 0),
+        ("OpenAI\0", 1),
+        ("Open\0AI", 0),  # as "Open AI"
+        ("\0", 0),
     ],
 )
 async def test_search_input_is_never_fts_syntax(
     searchable: Store, query: str, expected: int
 ) -> None:
     """Each query is looked for as literal text: these counts are substring counts."""
-    hits, total = await searchable.search(query, 0, 10)
-    assert total == expected == len(hits)
+    page = await searchable.search(query, 0, 10)
+    assert page.total == expected == len(page.hits)
 
 
-async def test_short_queries_escape_like_wildcards(searchable: Store) -> None:
-    assert (await searchable.search("%", 0, 10))[1] == 1  # only the "50%" digest
-    assert (await searchable.search("_", 0, 10))[1] == 1  # only the "file_name" digest
-    assert (await searchable.search("0%", 0, 10))[1] == 1
-    assert (await searchable.search("\\", 0, 10))[1] == 0
-    hits, _ = await searchable.search("%", 0, 10)
-    assert hits[0].snippet.match == "%"
+async def test_short_queries_are_not_like_patterns(searchable: Store) -> None:
+    assert (await searchable.search("%", 0, 10)).total == 1  # only the "50%" digest
+    assert (await searchable.search("_", 0, 10)).total == 1  # only the "file_name" digest
+    assert (await searchable.search("0%", 0, 10)).total == 1
+    assert (await searchable.search("e_", 0, 10)).total == 1
+    assert (await searchable.search("\\", 0, 10)).total == 0
+    assert (await searchable.search("%%", 0, 10)).total == 0
+    assert (await searchable.search("__", 0, 10)).total == 0
+    page = await searchable.search("%", 0, 10)
+    assert page.hits[0].snippet.match == "%"
+
+
+async def test_short_queries_stay_inside_one_field(store: Store, content: Path) -> None:
+    write_digest(content, "a.md", title="标题甲", summary="乙摘要", body="丙\n丁")
+    await sync(store, content)
+    for query in ("甲", "甲乙", "题甲", "乙摘", "要", "丙", "丁"):
+        assert (await store.search(query, 0, 10)).total == (query != "甲乙"), query
+    for query in ("要丙", "丙丁", "丙\n丁"):  # the last is "丙 丁" once white space is tidied
+        assert (await store.search(query, 0, 10)).total == 0, query
 
 
 async def test_empty_and_unmatched_queries(searchable: Store) -> None:
-    assert await searchable.search("   ", 0, 10) == ([], 0)
-    assert await searchable.search("不存在的内容", 0, 10) == ([], 0)
-    assert await searchable.search("zq", 0, 10) == ([], 0)
+    nothing = SearchPage([], 0, total_is_exact=True, has_more=False)
+    assert await searchable.search("   ", 0, 10) == nothing
+    assert await searchable.search("不存在的内容", 0, 10) == nothing
+    assert await searchable.search("zq", 0, 10) == nothing
+    assert await searchable.search("鲲", 0, 10) == nothing
+    assert await searchable.search("谷歌", 5, 10) == SearchPage(
+        [], 2, total_is_exact=True, has_more=False
+    )
+
+
+# Short queries are matched as `text LIKE '%query%'` matched them before they had an
+# index: ASCII letters in either case, every other character as itself. NUL is left out:
+# SQLite's LIKE stops at it.
+TEXT = st.text(alphabet="aAbBzZ %_\\\n\t\u3000\xa0芯片ÄäÉé😀\u200b", max_size=12)
+
+
+@given(fields=st.tuples(TEXT, TEXT, TEXT), query=TEXT.filter(lambda q: 0 < len(q) <= 2))
+@settings(max_examples=500, deadline=None)
+def test_short_query_tokens_match_as_like_did(fields: tuple[str, str, str], query: str) -> None:
+    assume(query == " ".join(query.split()))  # as `search` tidies it
+    pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query) + "%"
+    with sqlite3.connect(":memory:") as db:
+        like = any(
+            db.execute("SELECT ? LIKE ? ESCAPE '\\'", (field, pattern)).fetchone()[0]
+            for field in fields
+        )
+    db.close()
+    document = bot.store._search_grams(*fields).split()
+    token = bot.store._gram_token(bot.store._fold_ascii(query))
+    assert (token in document) == like
+
+
+def test_the_short_query_index_forgets_rows_given_tokens_in_any_order() -> None:
+    """`_search_grams` lists tokens in set order, which changes from one process to the
+    next; the index must still forget a row when told its tokens in another order."""
+    (create,) = [s for s in bot.store.MIGRATIONS[2] if "TABLE digests_grams" in s]
+    tokens = bot.store._search_grams("标题", "摘要 Summary", "正文 body").split()
+    with sqlite3.connect(":memory:") as db:
+        db.execute(create)
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.terms USING fts5vocab (main, digests_grams, 'instance')"
+        )
+        db.execute("INSERT INTO digests_grams (rowid, grams) VALUES (7, ?)", (" ".join(tokens),))
+        assert db.execute("SELECT count(*) FROM terms").fetchone()[0] == len(set(tokens)) > 20
+        db.execute(
+            "INSERT INTO digests_grams (digests_grams, rowid, grams) VALUES ('delete', 7, ?)",
+            (" ".join(sorted(tokens, reverse=True)),),
+        )
+        assert db.execute("SELECT count(*) FROM terms").fetchone()[0] == 0
+    db.close()
+
+
+@pytest.fixture
+async def crowded(store: Store, content: Path) -> Store:
+    """101 digests with "芯片" and "新芯片", 100 with "模型" and "新模型"; files are named
+    against date order (ids follow names), and some days have two digests."""
+    for i in range(101):
+        day = dt.date(2025, 1, 1) + dt.timedelta(days=i // 2)
+        name = f"{1000 - i:04d}-{'ab'[i % 2]}.md"
+        model = "新模型" if i else "旧的"
+        write_digest(
+            content, name, date=day.isoformat(), title=f"第 {i} 期", body=f"新芯片 {model}"
+        )
+    await sync(store, content)
+    return store
+
+
+def newest_first(entries: list[bot.store.DigestEntry]) -> list[str]:
+    return [e.slug for e in sorted(entries, key=lambda e: (e.date, e.slug), reverse=True)]
+
+
+def counted(page: SearchPage) -> tuple[int, int, bool, bool]:
+    return len(page.hits), page.total, page.total_is_exact, page.has_more
+
+
+async def test_search_counts_up_to_the_cap(crowded: Store) -> None:
+    assert bot.store.SEARCH_COUNT_CAP == 100
+    for query in ("芯片", "新芯片"):  # 101 matches: "100+"
+        assert counted(await crowded.search(query, 0, 10)) == (10, 100, False, True)
+    for query in ("模型", "新模型"):  # exactly 100
+        assert counted(await crowded.search(query, 0, 10)) == (10, 100, True, True)
+        assert counted(await crowded.search(query, 90, 10)) == (10, 100, True, False)
+    # Pages go on past the cap, and one that reaches the last match has counted them all.
+    assert counted(await crowded.search("芯片", 90, 10)) == (10, 100, False, True)
+    assert counted(await crowded.search("芯片", 99, 1)) == (1, 100, False, True)
+    assert counted(await crowded.search("芯片", 100, 10)) == (1, 101, True, False)
+
+
+async def test_search_pages_are_newest_first_whatever_the_file_order(crowded: Store) -> None:
+    everything, _ = await crowded.page(0, 200)
+    expected = newest_first(everything)
+    # The newest day has one digest; the next two, ordered by slug, the reverse of ids.
+    assert expected[:3] == ["0900-a", "0902-a", "0901-b"]
+    for query in ("芯片", "新芯片", "片", "第"):
+        slugs_seen: list[str] = []
+        for offset in range(0, 110, 7):
+            slugs_seen += [h.entry.slug for h in (await crowded.search(query, offset, 7)).hits]
+        assert slugs_seen == expected, query
+    assert [h.entry.slug for h in (await crowded.search("模型", 0, 200)).hits] == [
+        slug for slug in expected if slug != "1000-a"
+    ]
+    assert [h.entry.slug for h in (await crowded.search("旧的", 0, 5)).hits] == ["1000-a"]
+
+
+async def test_search_order_survives_edits_within_a_day(
+    store: Store, content: Path, tmp_path: Path
+) -> None:
+    """Digests of one day are ranked by slug in the full-text rowid: a newcomer that sorts
+    first, or a gap a deletion left, moves the others."""
+    db_path = tmp_path / "data" / "bot.sqlite3"
+
+    def add(slug: str, date: str = "2026-02-21") -> Path:
+        return write_digest(content, f"{slug}.md", date=date, body=f"{slug} 的芯片新闻")
+
+    async def order() -> list[str]:
+        await sync(store, content)
+        expected = slugs((await store.page(0, 50))[0])
+        for query in ("芯片", "芯片新闻", "片"):
+            assert [h.entry.slug for h in (await store.search(query, 0, 50)).hits] == expected
+        fts_integrity(db_path)
+        return expected
+
+    add("later", "2026-02-22")
+    add("earlier", "2026-02-20")
+    add("m")
+    assert await order() == ["later", "m", "earlier"]
+    c = add("c")  # sorts before m, which moves up
+    assert await order() == ["later", "m", "c", "earlier"]
+    add("x")
+    assert await order() == ["later", "x", "m", "c", "earlier"]
+    c.unlink()
+    assert await order() == ["later", "x", "m", "earlier"]
+    add("z")  # m and x move down into the room c left
+    assert await order() == ["later", "z", "x", "m", "earlier"]
+    add("a")
+    assert await order() == ["later", "z", "x", "m", "a", "earlier"]
+
+
+async def test_a_day_has_room_for_a_bounded_number_of_digests(
+    store: Store, content: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(bot.store, "_DAY_SLOTS", 2)
+    write_digest(content, "a.md")
+    write_digest(content, "b.md")
+    await sync(store, content)
+    write_digest(content, "c.md")
+    with pytest.raises(StoreError, match="more than 2 digests are dated 2026-02-21"):
+        await sync(store, content)
+    assert await store.count() == 2
 
 
 async def test_queries_at_scale(store: Store, content: Path) -> None:
@@ -688,12 +954,15 @@ async def test_queries_at_scale(store: Store, content: Path) -> None:
     assert await store.tags() == [(t, 800) for t in sorted(tags)]
     entries, total = await store.with_tag("openai", 790, 20)
     assert total == 800 and len(entries) == 10
-    hits, total = await store.search("号模型", 0, 10)
-    assert total == 2000 and len(hits) == 10
-    hits, total = await store.search("01234", 0, 10)
-    assert total == 1 and hits[0].snippet.match == "01234"
-    hits, total = await store.search("谷歌", 0, 10)
-    assert total == 1000
+    assert entries[-1].date == start
+    page = await store.search("号模型", 0, 10)
+    assert (page.total, page.total_is_exact, len(page.hits)) == (100, False, 10)
+    assert page.hits[0].entry.date == start + dt.timedelta(days=1999)
+    page = await store.search("01234", 0, 10)
+    assert page.total == 1 and page.hits[0].snippet.match == "01234"
+    page = await store.search("谷歌", 990, 10)  # on every other day
+    assert (len(page.hits), page.has_more) == (10, False)
+    assert [h.entry.date for h in page.hits][-1] == start + dt.timedelta(days=1)
     newest, _ = await store.page(0, 1)
     assert await store.latest() == newest[0]
     assert await store.latest(start) == (await store.page(1999, 1))[0][0]
