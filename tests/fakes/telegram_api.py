@@ -1444,12 +1444,18 @@ class TelegramEmulator:
         *,
         first_name: str = "Member",
         language_code: str = "zh-hans",
+        forged: bool = False,
     ) -> int:
-        """Queues a callback_query for a button with this callback_data on a bot message."""
+        """Queues a callback_query for a button with this callback_data on a bot message.
+
+        `forged` sends data the message has no button for, as a stale keyboard or a modified
+        client can; Telegram delivers such presses all the same.
+        """
         chat = self._chats[chat_id]
         message = chat.messages[message_id]
         keyboard = (message.reply_markup or {}).get("inline_keyboard", [])
-        if not any(button.get("callback_data") == data for row in keyboard for button in row):
+        buttons = (button.get("callback_data") for row in keyboard for button in row)
+        if not forged and data not in buttons:
             raise ValueError(f"message {message_id} has no button with callback_data {data!r}")
         query_id = f"{self.bot_id}{next(self._query_ids):012d}"
         self._open_queries.add(query_id)

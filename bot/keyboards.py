@@ -1,0 +1,107 @@
+"""Inline keyboards and their callback data, which must fit Telegram's 64 bytes.
+
+Callback data is `kind:arg:arg`; `parse` accepts anything a client may send (stale,
+truncated or forged) and returns None for what it does not recognise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit
+
+from bot.digest import tag_key
+from bot.store import DigestEntry
+
+MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # bytes
+MAX_BUTTON_TEXT = 48
+
+ARCHIVE, TAG, TAGS, SEARCH, OPEN, PUBLISH, CANCEL = "a", "t", "T", "s", "d", "p", "x"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A decoded button press."""
+
+    kind: str
+    page: int = 0
+    value: str = ""
+    flag: bool = False
+
+
+def data(kind: str, *args: object) -> str:
+    encoded = ":".join([kind, *map(str, args)])
+    if len(encoded.encode()) > MAX_DATA:
+        raise ValueError(f"callback data over {MAX_DATA} bytes: {encoded!r}")
+    return encoded
+
+
+def fits(kind: str, *args: object) -> bool:
+    return len(":".join([kind, *map(str, args)]).encode()) <= MAX_DATA
+
+
+def parse(raw: str | None) -> Press | None:
+    if not raw or len(raw.encode()) > MAX_DATA:
+        return None
+    kind, _, rest = raw.partition(":")
+    try:
+        if kind in (ARCHIVE, TAG, SEARCH, TAGS):
+            page, _, value = rest.partition(":")
+            number = int(page)
+            return Press(kind, number, value) if 0 <= number < 10_000 else None
+        if kind == OPEN and rest:
+            return Press(kind, value=rest)
+        if kind == PUBLISH:
+            slug, _, force = rest.rpartition(":")
+            return Press(kind, value=slug, flag=force == "1") if slug else None
+        if kind == CANCEL:
+            return Press(kind)
+    except ValueError:
+        return None
+    return None
+
+
+def tag_token(tag: str) -> str:
+    """A tag in callback data: its key, or a short hash of it when the key is long."""
+    key = tag_key(tag)
+    if fits(TAG, 9999, key):
+        return key
+    return "#" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def matches_token(tag: str, token: str) -> bool:
+    return tag_token(tag) == token
+
+
+def button_text(text: str) -> str:
+    return text if len(text) <= MAX_BUTTON_TEXT else text[: MAX_BUTTON_TEXT - 1] + "…"
+
+
+def pager(kind: str, page: int, pages: int, value: str, previous: str, following: str):
+    """A row of ◀ ▶ buttons for a paged list, or nothing when one page holds it all."""
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(previous, callback_data=data(kind, page - 1, value)))
+    if page + 1 < pages:
+        row.append(InlineKeyboardButton(following, callback_data=data(kind, page + 1, value)))
+    return row
+
+
+def digest_buttons(entries: list[DigestEntry], *, deep_link: str | None) -> list[list]:
+    """One button per digest: a callback in private chats, a deep link from groups."""
+    rows = []
+    for entry in entries:
+        label = button_text(f"{entry.date:%m-%d} {entry.title}")
+        if deep_link:
+            button = InlineKeyboardButton(label, url=f"{deep_link}?start=d_{entry.slug}")
+        else:
+            button = InlineKeyboardButton(label, callback_data=data(OPEN, entry.slug))
+        rows.append([button])
+    return rows
+
+
+def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -1,0 +1,143 @@
+"""Every user-facing string, in Chinese and English, apart from the logic that uses them."""
+
+from __future__ import annotations
+
+from telegram import User
+
+ZH, EN = "zh", "en"
+
+# key: (Chinese, English). Values are plain text: they are sent with entities, never parsed.
+_TEXTS: dict[str, tuple[str, str]] = {
+    "about": (
+        "我每天把最新的 AI 日报发到群里，也可以在这里翻阅往期。",
+        "I post the daily AI digest to the group, and you can browse past issues here.",
+    ),
+    "commands_heading": ("命令", "Commands"),
+    "admin_heading": ("管理员", "Admins"),
+    "cmd_latest": ("最新一期日报", "the newest digest"),
+    "cmd_archive": ("往期日报，可按月份或日期", "past digests, by month or date"),
+    "cmd_tag": ("按标签查找", "digests by tag"),
+    "cmd_search": ("全文搜索", "full-text search"),
+    "cmd_help": ("帮助", "help"),
+    "cmd_start": ("开始", "start"),
+    "cmd_publish": ("立即发布日报", "publish a digest now"),
+    "cmd_status": ("运行状态", "the bot's state"),
+    "arg_archive": ("[2026-02 | 2026-02-21]", "[2026-02 | 2026-02-21]"),
+    "arg_tag": ("[标签]", "[tag]"),
+    "arg_search": ("关键词", "words"),
+    "arg_publish": ("[日期 | slug] [force]", "[date | slug] [force]"),
+    "no_digest": ("还没有日报。", "There is no digest yet."),
+    "digest_not_found": ("没有找到这期日报。", "That digest was not found."),
+    "digest_unreadable": (
+        "这期日报的文件暂时读不了，管理员会处理。",
+        "That digest's file cannot be read right now; the admins will look into it.",
+    ),
+    "read_in_full": ("📖 阅读全文", "📖 Read in full"),
+    "full_cooldown": (
+        "刚刚发过完整日报了，请 {seconds} 秒后再试。",
+        "A full digest was just sent; try again in {seconds} s.",
+    ),
+    "archive_heading": ("往期日报", "Past digests"),
+    "archive_month_heading": ("{month} 的日报", "Digests of {month}"),
+    "page": ("第 {page}/{pages} 页，共 {total} 期", "page {page}/{pages}, {total} in all"),
+    "page_of_many": ("第 {page} 页，共 {total}+ 期", "page {page}, {total}+ in all"),
+    "archive_empty": ("{when} 没有日报。", "No digest for {when}."),
+    "bad_date": (
+        "日期格式不对：请用 2026-02（月份）或 2026-02-21（某一天）。",
+        "That is not a date: use 2026-02 (a month) or 2026-02-21 (a day).",
+    ),
+    "tags_heading": ("标签（共 {count} 个）", "Tags ({count})"),
+    "tags_empty": ("还没有标签。", "No tags yet."),
+    "tag_heading": ("标签 {tag}", "Tag {tag}"),
+    "tag_none": ("没有带标签「{tag}」的日报。", "No digest is tagged “{tag}”."),
+    "search_usage": (
+        "用法：/search 关键词，例如 /search 英伟达",
+        "Usage: /search words, e.g. /search Nvidia",
+    ),
+    "search_heading": ("搜索「{query}」", "Search “{query}”"),
+    "search_none": ("没有找到「{query}」。", "Nothing found for “{query}”."),
+    "too_long": (
+        "太长了：最多 {limit} 个字符。",
+        "That is too long: {limit} characters at most.",
+    ),
+    "more_results": (
+        "结果较多，换个更具体的关键词试试。",
+        "Many results: try more specific words.",
+    ),
+    "previous": ("◀ 上一页", "◀ Previous"),
+    "next": ("下一页 ▶", "Next ▶"),
+    "stale_button": (
+        "这个按钮已经失效了，请重新发送命令。",
+        "This button has expired; send the command again.",
+    ),
+    "unknown_command": (
+        "没有这个命令。发送 /help 查看可用的命令。",
+        "Unknown command. Send /help for the list.",
+    ),
+    "not_admin": ("抱歉，只有管理员可以这样做。", "Sorry, only admins can do that."),
+    "publish_in_private": ("请在与我的私聊中发布。", "Admins publish from a private chat with me."),
+    "publish_preview": ("将发布到 {target}：", "Will be posted to {target}:"),
+    "publish_parts": ("共 {count} 条消息：", "{count} messages:"),
+    "part_cover_photo": ("封面（图片）", "cover (photo)"),
+    "part_text": ("{first}（{length} 字）", "{first} ({length} characters)"),
+    "already_published": (
+        "这期已经发布过了；加上 force 可以再发一次。",
+        "This digest was already published; add force to post it again.",
+    ),
+    "will_force": ("这期已经发布过，将再发一次。", "Already published: it will be posted again."),
+    "publish_button": ("✅ 发布", "✅ Publish"),
+    "force_button": ("✅ 再发一次", "✅ Post again"),
+    "cancel_button": ("取消", "Cancel"),
+    "publishing": ("正在发布…", "Publishing…"),
+    "published": (
+        "已发布：本次发出 {sent} 条，共 {total} 条。",
+        "Published: {sent} sent now, {total} in all.",
+    ),
+    "nothing_to_send": (
+        "已经发布过了，没有重复发送。",
+        "Already published; nothing was sent again.",
+    ),
+    "publish_paused": (
+        "发布暂停：{error}\n稍后会自动重试。",
+        "Publication paused: {error}\nIt will be retried.",
+    ),
+    "cancelled": ("已取消。", "Cancelled."),
+    "internal_error": (
+        "抱歉，出了点问题，请稍后再试。",
+        "Sorry, something went wrong; please try again later.",
+    ),
+    "status_heading": ("运行状态", "Status"),
+    "status_version": ("版本：{version}", "version: {version}"),
+    "status_target": (
+        "发布到：{target}，每天 {time}（{zone}）",
+        "posts to: {target}, daily at {time} ({zone})",
+    ),
+    "status_next": ("下次发布：{when}", "next run: {when}"),
+    "status_none_scheduled": ("下次发布：未安排", "next run: not scheduled"),
+    "status_indexed": ("已索引日报：{count} 期", "digests indexed: {count}"),
+    "status_last": (
+        "上次发布：{slug} → {target}，{state}，{parts}",
+        "last publication: {slug} → {target}, {state}, {parts}",
+    ),
+    "status_never": ("上次发布：无", "last publication: none"),
+    "state_done": ("已完成", "done"),
+    "state_pending": (
+        "未完成（{attempts} 次失败：{error}）",
+        "pending ({attempts} failed tries: {error})",
+    ),
+    "status_failures": ("无法读取的文件（{count}）：", "files that failed to load ({count}):"),
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    zh, en = _TEXTS[key]
+    template = en if language == EN else zh
+    return template.format(**values) if values else template
+
+
+def language_of(user: User | None, setting: str) -> str:
+    """`ui.language`; with "auto", English for users whose Telegram is in English."""
+    if setting in (ZH, EN):
+        return setting
+    code = (user.language_code or "") if user else ""
+    return EN if code.lower().startswith("en") else ZH
