@@ -16,7 +16,6 @@ from pathlib import Path
 from bot.app import build_bot
 from bot.config import load_settings
 from bot.digest import load_digest
-from bot.jobs import target_of
 from bot.publisher import Publisher
 from bot.store import Store
 from tests.conftest import GROUP, GROUP_NAME, write_config
@@ -37,7 +36,7 @@ async def one_round(folder: Path) -> tuple[float, int, int]:
         async with await Store.open(settings.storage.path) as store, build_bot(settings) as bot:
             publisher = Publisher(bot, store)
             started = time.perf_counter()
-            outcome = await publisher.publish(digest, target_of(settings))
+            outcome = await publisher.publish(digest, settings.publish.targets[0])
             elapsed = time.perf_counter() - started
         assert outcome.done, outcome.error
         floods = sum(1 for r in emu.requests if r.status == 429)

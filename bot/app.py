@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ExtBot
+from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
 
 from bot.config import Settings
 from bot.flood import FloodControl, FloodLimits
+from bot.handlers import register, set_commands
 from bot.jobs import schedule, sync
 from bot.publisher import Publisher, Retries
+from bot.reports import AdminReports
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class Services:
     settings: Settings
     store: Store
     publisher: Publisher
+    reports: AdminReports
 
 
 def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot:
@@ -55,25 +58,26 @@ def build_app(
         # A long poll torn down mid-flight can keep PTB's single getUpdates connection
         # checked out, silently stopping the bot from receiving updates; leave headroom.
         .get_updates_connection_pool_size(4)
-        .post_init(_post_init)
+        # A slow answer (a full digest is paced at 1 message/s) must not hold up others.
+        .concurrent_updates(16)
+        .defaults(Defaults(allow_sending_without_reply=True))
     )
     base_url, file_url = _api_urls(settings)
     builder = builder.base_url(base_url).base_file_url(file_url)
     app = builder.build()
-    services = Services(
-        settings,
+    reports = AdminReports(app.bot, settings.admins.user_ids)
+    publisher = Publisher(
+        app.bot,
         store,
-        Publisher(
-            app.bot,
-            store,
-            admins=settings.admins.user_ids,
-            max_messages=settings.content.max_messages,
-            retries=retries,
-        ),
+        reports=reports,
+        max_messages=settings.content.max_messages,
+        retries=retries,
     )
+    services = Services(settings, store, publisher, reports)
     app.bot_data["services"] = services
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     schedule(app.job_queue, services)
+    register(app)
     return app
 
 
@@ -86,7 +90,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     store = await Store.open(settings.storage.path, exclusive=True)
     try:
         async with serving(build_app(settings, store)) as app:
-            log.info("running as @%s; posting to %s", app.bot.username, settings.publish.chat)
+            targets = ", ".join(map(str, settings.publish.targets))
+            log.info("running as @%s; posting to %s", app.bot.username, targets)
             await stop.wait()
     finally:
         await store.close()
@@ -96,6 +101,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
 async def serving(app: Application) -> AsyncIterator[Application]:
     """An application that is polling and running its jobs for the duration of the block."""
     async with app:
+        await _prepare(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -106,9 +112,11 @@ async def serving(app: Application) -> AsyncIterator[Application]:
             await app.stop()
 
 
-async def _post_init(app: Application) -> None:
+async def _prepare(app: Application) -> None:
+    """Start-up work before updates flow (PTB calls post_init only from run_polling)."""
     services: Services = app.bot_data["services"]
-    await sync(services)
+    await sync(services.store, services.settings.content, services.reports)
+    await set_commands(app, services.settings)
 
 
 def _api_urls(settings: Settings) -> tuple[str, str]:

@@ -199,7 +199,8 @@ def _publish(args: argparse.Namespace) -> int:
         if digest is None:
             return EXIT_FAILED
         rendering = render_digest(digest, max_messages=settings.content.max_messages)
-        print(f"would post {digest.path} to {settings.publish.chat}:\n")
+        targets = ", ".join(map(str, settings.publish.targets))
+        print(f"would post {digest.path} to {targets}:\n")
         print(preview(rendering))
         return EXIT_OK
     settings.require_token()
@@ -211,8 +212,8 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import TelegramError
 
     from bot.app import build_bot
-    from bot.jobs import target_of
     from bot.publisher import Publisher
+    from bot.reports import AdminReports
     from bot.store import Store, StoreLocked
 
     try:
@@ -228,11 +229,13 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
             publisher = Publisher(
                 bot,
                 store,
-                admins=settings.admins.user_ids,
+                reports=AdminReports(bot, settings.admins.user_ids),
                 max_messages=settings.content.max_messages,
             )
-            target = target_of(settings)
-            outcome = await publisher.publish(digest, target, force=args.force)
+            outcomes = [
+                (target, await publisher.publish(digest, target, force=args.force))
+                for target in settings.publish.targets
+            ]
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -241,16 +244,19 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     finally:
         await store.close()
-    publication = outcome.publication
-    total = len(publication.parts)
-    if outcome.error:
-        print(f"paused after {outcome.sent} new part(s) of {total}: {outcome.error}")
-        return EXIT_FAILED
-    if outcome.sent == 0:
-        print(f"{digest.slug} was already published to {target} (use --force to post again)")
-    else:
-        print(f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now")
-    return EXIT_OK
+    failed = False
+    for target, outcome in outcomes:
+        total = len(outcome.publication.parts)
+        if outcome.error:
+            failed = True
+            print(f"{target}: paused after {outcome.sent} new part(s) of {total}: {outcome.error}")
+        elif outcome.sent == 0:
+            print(f"{digest.slug} was already published to {target} (use --force to post again)")
+        else:
+            print(
+                f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now"
+            )
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _chosen_digest(args: argparse.Namespace, settings: Settings) -> Digest | None:

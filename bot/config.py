@@ -32,6 +32,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "time": "08:00",
         "timezone": "Asia/Shanghai",
         "catch_up_hours": 6,
+        "targets": [],
     },
     "content": {"dir": "content", "max_bytes": 1024 * 1024, "max_messages": 20},
     "storage": {"path": "data/digest-bot.sqlite3"},
@@ -80,12 +81,36 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class PublishSettings:
+class Target:
+    """Where a digest goes: a chat id or @username, and optionally a forum topic.
+    Each target has a ledger of its own."""
+
     chat: int | str
-    thread_id: int | None
+    thread_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.chat}" + (f" (topic {self.thread_id})" if self.thread_id else "")
+
+    def same_as(self, chat: int | str, thread_id: int | None) -> bool:
+        """Usernames are case-insensitive; "no topic" is None or 0."""
+        return (str(self.chat).lower(), self.thread_id or 0) == (str(chat).lower(), thread_id or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishSettings:
+    targets: tuple[Target, ...]
     time: dt.time
     timezone: ZoneInfo
     catch_up: dt.timedelta
+
+    @property
+    def chat(self) -> int | str:
+        """The first target's chat: the one /latest and /status speak of first."""
+        return self.targets[0].chat
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.targets[0].thread_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +228,7 @@ class _Parser:
                 token_from_env=bool(env_token),
             ),
             publish=PublishSettings(
-                chat=self.get("publish.chat", self.chat),
-                thread_id=self.get("publish.thread_id", self.natural) or None,
+                targets=self.targets(),
                 time=self.get("publish.time", self.time),
                 timezone=self.get("publish.timezone", self.zone),
                 catch_up=dt.timedelta(hours=self.get("publish.catch_up_hours", self.hours)),
@@ -222,6 +246,42 @@ class _Parser:
             ),
             source=self.source.resolve() if self.source is not None else None,
         )
+
+    def targets(self) -> tuple[Target, ...]:
+        """`[[publish.targets]]` tables, or else `publish.chat` and `publish.thread_id`."""
+        raw = self.raw.get("publish", {})
+        tables = raw.get("targets", [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            raise self.error("publish.targets", "must be tables like [[publish.targets]]")
+        if not tables:
+            return (
+                Target(
+                    self.get("publish.chat", self.chat),
+                    self.get("publish.thread_id", self.natural) or None,
+                ),
+            )
+        for key in ("chat", "thread_id"):
+            if key in raw:
+                raise self.error(
+                    f"publish.{key}", "set either this or [[publish.targets]], not both"
+                )
+        targets = []
+        for number, table in enumerate(tables, 1):
+            where = f"publish.targets[{number}]"
+            for name in table:
+                if name not in ("chat", "thread_id"):
+                    raise self.error(f"{where}.{name}", "unknown key (known: chat, thread_id)")
+            if "chat" not in table:
+                raise self.error(f"{where}.chat", "is missing")
+            targets.append(
+                Target(
+                    self.chat(f"{where}.chat", table["chat"]),
+                    self.natural(f"{where}.thread_id", table.get("thread_id", 0)) or None,
+                )
+            )
+        if len(set(targets)) != len(targets):
+            raise self.error("publish.targets", "lists the same chat and topic twice")
+        return tuple(targets)
 
     def check_known_keys(self) -> None:
         for section, table in self.raw.items():

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import ContextTypes, JobQueue
 
-from bot.config import Settings
+from bot.config import ContentSettings
 from bot.digest import DigestError, load_digest
-from bot.publisher import Outcome, Target
+from bot.publisher import Outcome
+from bot.reports import AdminReports
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -47,10 +49,6 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await publish_due(services, dt.datetime.now(dt.UTC))
 
 
-def target_of(settings: Settings) -> Target:
-    return Target(settings.publish.chat, settings.publish.thread_id)
-
-
 def in_window(now: dt.datetime, services: Services) -> bool:
     """From today's publish time until `catch_up_hours` later, in the configured zone."""
     publish = services.settings.publish
@@ -61,47 +59,61 @@ def in_window(now: dt.datetime, services: Services) -> bool:
 
 async def publish_due(
     services: Services, now: dt.datetime, *, anytime: bool = False
-) -> Outcome | None:
+) -> list[Outcome]:
     """Finish interrupted publications, then post the newest digest dated today or earlier
-    if it has not been posted. Outside the publish window only the first step runs,
-    unless `anytime` (a publication asked for by hand)."""
-    store, publisher = services.store, services.publisher
-    target = target_of(services.settings)
-    await sync(services)
+    to each target that has not had it. Outside the publish window only the first step
+    runs, unless `anytime` (a publication asked for by hand)."""
+    store, publisher, settings = services.store, services.publisher, services.settings
+    targets = settings.publish.targets
+    await sync(store, settings.content, services.reports)
+    outcomes = []
+    stuck = []  # targets whose unfinished publication is still unfinished: nothing new there
     for pending in await store.pending_publications():
-        if Target(pending.chat, pending.thread_id) == target:
+        # A target taken out of the configuration is left alone.
+        if any(t.same_as(pending.chat, pending.thread_id) for t in targets):
             outcome = await publisher.resume(pending)
+            outcomes.append(outcome)
             if not outcome.done:
-                return outcome
+                stuck.append((pending.chat, pending.thread_id))
     if not (anytime or in_window(now, services)):
-        return None
-    today = now.astimezone(services.settings.publish.timezone).date()
+        return outcomes
+    today = now.astimezone(settings.publish.timezone).date()
     entry = await store.latest(on_or_before=today)
     if entry is None:
         log.info("no digest dated %s or earlier", today)
-        return None
-    existing = await store.publication(entry.slug, target.chat, target.thread_id)
-    if existing is not None and existing.done:
-        return None
-    try:
-        digest = await asyncio.to_thread(
-            load_digest,
-            entry.path,
-            content_dir=services.settings.content.dir,
-            max_bytes=services.settings.content.max_bytes,
-        )
-    except DigestError as exc:  # changed on disk since the sync; the next sync records it
-        log.error("cannot publish: %s", exc)
-        return None
-    return await publisher.publish(digest, target)
+        return outcomes
+    digest = None
+    for target in targets:
+        if any(target.same_as(*key) for key in stuck):
+            continue
+        if await store.publication(entry.slug, target.chat, target.thread_id) is not None:
+            continue  # done, or pending and resumed above
+        if digest is None:
+            try:
+                digest = await asyncio.to_thread(
+                    load_digest,
+                    entry.path,
+                    content_dir=settings.content.dir,
+                    max_bytes=settings.content.max_bytes,
+                )
+            except DigestError as exc:  # changed on disk since the sync; the next sync says
+                log.error("cannot publish: %s", exc)
+                return outcomes
+        outcomes.append(await publisher.publish(digest, target))
+    return outcomes
 
 
-async def sync(services: Services) -> None:
-    """Bring the archive index up to date; broken files are logged and skipped."""
-    content = services.settings.content
-    report = await services.store.sync_content(content.dir, max_bytes=content.max_bytes)
+async def sync(store: Store, content: ContentSettings, reports: AdminReports | None = None) -> None:
+    """Bring the archive index up to date; broken files are logged, reported, skipped."""
+    report = await store.sync_content(content.dir, max_bytes=content.max_bytes)
     for path, reason in report.failures:
         log.error("skipping %s: %s", path, reason)
+        if reports is not None:
+            await reports.report(
+                f"file {path}",
+                f"日报文件无法读取 / a digest file does not load: {path.name}",
+                reason,
+            )
     if report.added or report.updated or report.removed:
         log.info(
             "content synced: %d added, %d updated, %d removed",

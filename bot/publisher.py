@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions, Message, MessageEntity
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.config import Target
 from bot.digest import Digest
 from bot.flood import retry_seconds
 from bot.render import api_calls, render_digest
+from bot.reports import AdminReports
 from bot.store import Publication, Store
 
 log = logging.getLogger(__name__)
@@ -35,17 +37,6 @@ _CHAT_ERRORS = (
     "chat_write_forbidden",
     "need administrator rights",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where a digest goes: a chat id or @username, and optionally a forum topic."""
-
-    chat: int | str
-    thread_id: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.chat}" + (f" (topic {self.thread_id})" if self.thread_id else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,31 +77,41 @@ class Publisher:
         bot: Bot,
         store: Store,
         *,
-        admins: frozenset[int] = frozenset(),
+        reports: AdminReports | None = None,
         max_messages: int = 20,
         retries: Retries | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
-        self.admins = admins
+        self.reports = reports
         self.max_messages = max_messages
         self.retries = retries or Retries()
+        # Jobs, /publish and the CLI may ask at once; one publication at a time per process.
+        self._lock = asyncio.Lock()
 
     async def publish(self, digest: Digest, target: Target, *, force: bool = False) -> Outcome:
         """Post a digest unless the ledger says it was posted; `force` starts a new round."""
         rendering = render_digest(digest, max_messages=self.max_messages)
-        publication = await self.store.start_publication(
-            digest.slug,
-            digest.content_hash,
-            target.chat,
-            target.thread_id,
-            api_calls(rendering.messages),
-            force=force,
-        )
-        return await self.resume(publication)
+        async with self._lock:
+            publication = await self.store.start_publication(
+                digest.slug,
+                digest.content_hash,
+                target.chat,
+                target.thread_id,
+                api_calls(rendering.messages),
+                force=force,
+            )
+            return await self._resume(publication)
 
     async def resume(self, publication: Publication) -> Outcome:
         """Send the parts Telegram has not confirmed yet, in order."""
+        async with self._lock:
+            latest = await self.store.publication(
+                publication.slug, publication.chat, publication.thread_id
+            )
+            return await self._resume(latest or publication)
+
+    async def _resume(self, publication: Publication) -> Outcome:
         target = Target(publication.chat, publication.thread_id)
         sent = 0
         for part in publication.parts:
@@ -122,7 +123,13 @@ class Publisher:
                 reason = f"part {part.idx + 1}/{len(publication.parts)}: {exc}"
                 await self.store.mark_attempt_failed(publication.id, reason)
                 log.error("publication of %s to %s paused: %s", publication.slug, target, reason)
-                await self._report(publication, target, reason)
+                if self.reports is not None:
+                    await self.reports.report(
+                        f"publication {publication.slug} {target}",
+                        f"日报发布暂停 / publication paused: {publication.slug} → {target}\n"
+                        "会自动重试 / it will be retried automatically.",
+                        reason,
+                    )
                 latest = await self.store.publication(
                     publication.slug, publication.chat, publication.thread_id
                 )
@@ -175,43 +182,73 @@ class Publisher:
         return error.message.replace(self.bot.token, "<token>")
 
     async def _send(self, payload: dict[str, Any], target: Target) -> Message:
-        common: dict[str, Any] = {
-            "chat_id": target.chat,
-            "message_thread_id": target.thread_id,
-            "disable_notification": payload.get("disable_notification", False),
-            "read_timeout": self.retries.read_timeout,
-        }
-        if payload["method"] == "sendPhoto":
-            photo = payload["photo"]
-            return await self.bot.send_photo(
-                photo=photo if photo.startswith(("http://", "https://")) else Path(photo),
-                caption=payload["caption"],
-                caption_entities=_entities(payload.get("caption_entities")),
-                **common,
-            )
-        return await self.bot.send_message(
-            text=payload["text"],
-            entities=_entities(payload.get("entities")),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            **common,
+        return await send_call(
+            self.bot,
+            payload,
+            target.chat,
+            thread_id=target.thread_id,
+            read_timeout=self.retries.read_timeout,
         )
 
-    async def _report(self, publication: Publication, target: Target, reason: str) -> None:
-        """Tell the admins in private, in plain text so that nothing in it can fail to parse."""
-        text = (
-            f"⚠️ 日报发布暂停 / digest publication paused\n"
-            f"{publication.slug} → {target}\n{reason}\n"
-            "会自动重试 / it will be retried automatically."
+
+async def send_call(
+    bot: Bot,
+    payload: dict[str, Any],
+    chat_id: int | str,
+    *,
+    thread_id: int | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    read_timeout: float | None = None,
+) -> Message:
+    """Make one call in the `render --json` format; the one place that maps it onto PTB."""
+    common: dict[str, Any] = {
+        "chat_id": chat_id,
+        "message_thread_id": thread_id,
+        "disable_notification": payload.get("disable_notification", False),
+        "reply_markup": reply_markup,
+    }
+    if read_timeout is not None:
+        common["read_timeout"] = read_timeout
+    if payload["method"] == "sendPhoto":
+        photo = payload["photo"]
+        return await bot.send_photo(
+            photo=photo if photo.startswith(("http://", "https://")) else Path(photo),
+            caption=payload["caption"],
+            caption_entities=_entities(payload.get("caption_entities")),
+            **common,
         )
-        for admin in self.admins:
-            try:
-                await self.bot.send_message(admin, text[:4000])
-            except TelegramError as exc:
-                log.warning("could not report to admin %s: %s", admin, exc.message)
+    return await bot.send_message(
+        text=payload["text"],
+        entities=_entities(payload.get("entities")),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        **common,
+    )
 
 
 def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
     return [MessageEntity(**entity) for entity in raw] if raw else None
+
+
+async def send_with_fallback(
+    bot: Bot,
+    payload: dict[str, Any],
+    chat_id: int | str,
+    *,
+    thread_id: int | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """One call, once, in a simpler form if Telegram refuses it (for replies to users)."""
+    try:
+        return await send_call(
+            bot, payload, chat_id, thread_id=thread_id, reply_markup=reply_markup
+        )
+    except BadRequest as exc:
+        simpler = _fallback(payload, exc)
+        if simpler is None:
+            raise
+        return await send_call(
+            bot, simpler, chat_id, thread_id=thread_id, reply_markup=reply_markup
+        )
 
 
 def _fallback(payload: dict[str, Any], error: BadRequest) -> dict[str, Any] | None:

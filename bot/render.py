@@ -173,7 +173,7 @@ def render_digest(digest: Digest, *, max_messages: int = DEFAULT_MAX_MESSAGES) -
     dropped: list[str] = []
     messages = list(_cover_messages(digest))
     for section in _sections(_markdown.parse(digest.body), digest.title):
-        builder = _Builder(dropped)
+        builder = Builder(dropped)
         builder.blocks(section)
         messages.extend(builder.messages(TEXT_LIMIT))
     if len(messages) > max_messages:
@@ -186,16 +186,16 @@ def render_digest(digest: Digest, *, max_messages: int = DEFAULT_MAX_MESSAGES) -
 
 def render_markdown(text: str, *, limit: int = TEXT_LIMIT) -> list[Message]:
     """Any Markdown as text messages within `limit`; used for previews and replies."""
-    builder = _Builder([])
+    builder = Builder([])
     builder.blocks(_markdown.parse(text))
     return builder.messages(limit)
 
 
 def _cover_messages(digest: Digest) -> list[Message]:
-    head = _Builder([])
+    head = Builder([])
     head.styled("bold", digest.title)
     head.line(" · ".join(filter(None, [digest.date.isoformat(), digest.category])))
-    rest = _Builder([])
+    rest = Builder([])
     rest.blocks(_markdown.parse(digest.summary))
     tags = " ".join(filter(None, (hashtag(t) for t in digest.tags)))
     if tags:
@@ -249,10 +249,11 @@ class _ListState:
 
 
 @dataclass
-class _Builder:
-    """Walks markdown-it tokens and accumulates text and entities (offsets in code points)."""
+class Builder:
+    """Text and entities under construction (offsets in code points), from markdown-it
+    tokens or written directly; user text written here needs no escaping."""
 
-    dropped: list[str]
+    dropped: list[str] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     size: int = 0
     entities: list[tuple[str, int, int, str | None, str | None]] = field(default_factory=list)
@@ -291,6 +292,15 @@ class _Builder:
         self.open(kind)
         self.write(text)
         self.close(kind)
+
+    def link(self, text: str, url: str) -> None:
+        """A text link, or plain text where Telegram would refuse the URL."""
+        self._open_link(url)
+        self.write(text)
+        self.close("text_link")
+
+    def markdown(self, text: str) -> None:
+        self.blocks(_markdown.parse(text))
 
     def _flush(self) -> None:
         pending = ""
@@ -508,9 +518,7 @@ class _Builder:
             elif kind == "link_close":
                 self.close("text_link")
             elif kind == "image":
-                self._open_link(str(child.attrGet("src") or ""))
-                self.write(_plain(child.children or []) or "图片")
-                self.close("text_link")
+                self.link(_plain(child.children or []) or "图片", str(child.attrGet("src") or ""))
             elif kind == "html_inline":
                 self._html_tag(child.content)
 
@@ -548,9 +556,9 @@ class _Builder:
 
     # -- output -----------------------------------------------------------------------
 
-    def joined(self, other: _Builder) -> _Builder:
+    def joined(self, other: Builder) -> Builder:
         """This builder's content followed by another's, as a new builder."""
-        combined = _Builder(self.dropped)
+        combined = Builder(self.dropped)
         combined.parts = [*self.parts]
         combined.size = self.size
         combined.entities = [*self.entities]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.flood import FloodLimits as BotFloodLimits
 from bot.store import Store
 from tests.fakes.telegram_api import FloodLimits, TelegramEmulator
 from tests.samples import SAMPLE
@@ -21,8 +22,14 @@ GROUP = -1001234567890
 GROUP_NAME = "ai_news_plus"
 ADMIN = 1001
 MEMBER = 2002
-# Quick limits for tests where pacing is not the point; both sides agree on them.
+# Quick limits for tests where pacing is not the point; the bot and the emulator agree.
 FAST = FloodLimits(per_chat_interval=0.05, group_per_minute=1000, global_per_second=1000)
+BOT_FAST = BotFloodLimits(
+    chat_interval=FAST.per_chat_interval,
+    group_per_minute=FAST.group_per_minute,
+    overall_per_second=FAST.global_per_second,
+    margin=0.01,
+)
 
 
 @pytest.fixture
@@ -43,9 +50,10 @@ def content(tmp_path: Path) -> Path:
 
 
 def write_config(
-    folder: Path, emulator: TelegramEmulator, content: Path, **publish: object
+    folder: Path, emulator: TelegramEmulator, content: Path, *, extra: str = "", **publish: object
 ) -> Path:
-    """A config.toml for a bot that talks to the emulator; `publish` overrides keys."""
+    """A config.toml for a bot that talks to the emulator; `publish` overrides keys of
+    [publish], and `extra` is appended as TOML."""
     keys = {"chat": f"@{GROUP_NAME}", "time": "00:00", "catch_up_hours": 24} | publish
     lines = "\n".join(f"{key} = {_toml(value)}" for key, value in keys.items())
     path = folder / "config.toml"
@@ -63,6 +71,7 @@ dir = "{content}"
 path = "{folder / "data" / "bot.sqlite3"}"
 [admins]
 user_ids = [{ADMIN}]
+{extra}
 """,
         encoding="utf-8",
     )

@@ -21,11 +21,10 @@ from bot.jobs import publish_due
 from bot.publisher import Retries
 from bot.render import Message, render_digest
 from bot.store import Store, StoreLocked
-from tests.conftest import ADMIN, FAST, GROUP, write_config
+from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
 from tests.fakes.telegram_api import SentMessage, TelegramEmulator
 from tests.samples import SAMPLE, write_digest
 
-BOT_FAST = BotFloodLimits(chat_interval=FAST.per_chat_interval, margin=0.01)
 QUICK_RETRIES = Retries(attempts=6, first_delay=0.05, read_timeout=1.0)
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -74,7 +73,7 @@ async def test_restart_after_a_full_publication_posts_nothing(
         await emulator.wait_for(GROUP, 6)
     async with serving(app_for(settings, store)) as app:
         services = app.bot_data["services"]
-        assert await publish_due(services, dt.datetime.now(dt.UTC)) is None
+        assert await publish_due(services, dt.datetime.now(dt.UTC)) == []
         await asyncio.sleep(0.5)
     assert len(emulator.transcript(GROUP)) == 6
     sends = [r for r in emulator.requests if r.method in ("sendMessage", "sendPhoto")]
@@ -183,11 +182,17 @@ async def test_chat_that_refuses_pauses_the_publication_and_tells_the_admins(
         write_config(tmp_path, emulator, content, chat="@no_such_group"), env={}
     )
     async with await Store.open(settings.storage.path) as store:
-        async with serving(app_for(settings, store)):
-            (report,) = await emulator.wait_for(ADMIN, 1)
-        assert "chat not found" in (report.text or "").lower()
+        async with serving(app_for(settings, store)) as app:
+            headline, details = await emulator.wait_for(ADMIN, 2)
+            # The next check fails the same way: the same problem is not reported again.
+            await publish_due(app.bot_data["services"], dt.datetime.now(dt.UTC))
+        assert headline.text.startswith("⚠️ digest-bot\n日报发布暂停 / publication paused:")
+        assert "@no_such_group" in (headline.text or "")
+        assert "chat not found" in (details.text or "").lower()
+        assert details.entities[0]["type"] == "pre"
         (pending,) = await store.pending_publications()
-        assert pending.attempts == 1 and "chat not found" in (pending.last_error or "").lower()
+        assert pending.attempts == 2 and "chat not found" in (pending.last_error or "").lower()
+    assert len(emulator.transcript(ADMIN)) == 2
 
 
 # -- the schedule -----------------------------------------------------------------------
@@ -207,11 +212,11 @@ async def test_missed_schedule_catches_up_once_within_the_window(
         app = app_for(settings, store)
         services = app.bot_data["services"]
         async with app:
-            assert await publish_due(services, at(7, 59)) is None  # before the time
-            assert await publish_due(services, at(14, 1)) is None  # window over
-            outcome = await publish_due(services, at(9, 30))  # down at 08:00, up at 09:30
-            assert outcome is not None and outcome.done and outcome.sent == 6
-            assert await publish_due(services, at(9, 35)) is None
+            assert await publish_due(services, at(7, 59)) == []  # before the time
+            assert await publish_due(services, at(14, 1)) == []  # window over
+            (outcome,) = await publish_due(services, at(9, 30))  # down at 08:00, up at 09:30
+            assert outcome.done and outcome.sent == 6
+            assert await publish_due(services, at(9, 35)) == []
     assert len(emulator.transcript(GROUP)) == 6
 
 
@@ -229,10 +234,10 @@ async def test_future_dated_digest_waits_for_its_day(
         app = app_for(settings, store)
         async with app:
             services = app.bot_data["services"]
-            today = await publish_due(services, at(8, 0, day=21))
-            assert today is not None and today.publication.slug == "2026-02-21-ai-daily"
-            tomorrow = await publish_due(services, at(8, 0, day=22))
-            assert tomorrow is not None and tomorrow.publication.slug == "2026-02-22-tomorrow"
+            (today,) = await publish_due(services, at(8, 0, day=21))
+            assert today.publication.slug == "2026-02-21-ai-daily"
+            (tomorrow,) = await publish_due(services, at(8, 0, day=22))
+            assert tomorrow.publication.slug == "2026-02-22-tomorrow"
     texts = [m.text for m in emulator.transcript(GROUP)]
     assert texts[-1] == "节\n\n明天的内容"
 
@@ -254,3 +259,31 @@ async def test_second_instance_refuses_to_start(settings: Settings) -> None:
     assert second.returncode == 1
     assert "already running" in stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+async def test_one_digest_to_several_targets_each_with_its_own_ledger(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    forum, topic = -1009876543210, 7
+    emulator.add_chat(forum, type="supergroup", is_forum=True, topics=[topic])
+    config = write_config(tmp_path, emulator, content)
+    text = config.read_text(encoding="utf-8").replace('chat = "@ai_news_plus"\n', "")
+    text += (
+        '\n[[publish.targets]]\nchat = "@ai_news_plus"\n'
+        f"[[publish.targets]]\nchat = {forum}\nthread_id = {topic}\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    settings = load_settings(config, env={})
+    async with await Store.open(settings.storage.path) as store:
+        async with serving(app_for(settings, store)):
+            await emulator.wait_for(GROUP, 6)
+            in_topic = await emulator.wait_for(forum, 6)
+        assert all(m.thread_id == topic for m in in_topic)
+        assert [m.text for m in in_topic] == [m.text for m in emulator.transcript(GROUP)]
+        slug = load_digest(SAMPLE).slug
+        first = await store.publication(slug, "@ai_news_plus", None)
+        second = await store.publication(slug, forum, topic)
+        assert first and second and first.done and second.done and first.id != second.id
+        async with serving(app_for(settings, store)) as app:
+            assert await publish_due(app.bot_data["services"], dt.datetime.now(dt.UTC)) == []
+    assert len(emulator.transcript(forum)) == 6

@@ -287,4 +287,54 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""), env={})
     assert isinstance(settings, Settings)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.publish.chat = "@other"  # type: ignore[misc]
+        settings.publish.time = dt.time(9)  # type: ignore[misc]
+
+
+def test_several_targets(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[publish.targets]]\nchat = "@ai_news_plus"\n'
+        "[[publish.targets]]\nchat = -1001234567890\nthread_id = 7\n",
+    )
+    targets = load_settings(path, env={}).publish.targets
+    assert [(t.chat, t.thread_id) for t in targets] == [
+        ("@ai_news_plus", None),
+        (-1001234567890, 7),
+    ]
+    assert str(targets[1]) == "-1001234567890 (topic 7)"
+
+
+def test_one_target_by_default(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, '[publish]\nchat = "@news_room"\n'), env={})
+    assert [str(t) for t in settings.publish.targets] == ["@news_room"]
+    assert settings.publish.chat == "@news_room"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        (
+            '[publish]\nchat = "@ai_news_plus"\n[[publish.targets]]\nchat = "@other_room"\n',
+            "publish.chat",
+            "either this or [[publish.targets]]",
+        ),
+        ("[[publish.targets]]\nthread_id = 3\n", "publish.targets[1].chat", "is missing"),
+        (
+            '[[publish.targets]]\nchat = "@other_room"\ntopic = 3\n',
+            "publish.targets[1].topic",
+            "unknown key",
+        ),
+        ('[[publish.targets]]\nchat = "nope"\n', "publish.targets[1].chat", "is not a chat id"),
+        (
+            '[[publish.targets]]\nchat = "@a_room"\n[[publish.targets]]\nchat = "@a_room"\n',
+            "publish.targets",
+            "same chat and topic twice",
+        ),
+        ("[publish]\ntargets = 3\n", "publish.targets", "must be tables"),
+    ],
+)
+def test_bad_targets_name_the_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={})
+    assert caught.value.key == key
+    assert problem in str(caught.value)
