@@ -1,8 +1,8 @@
 # digest-bot: posts the daily digest and serves the archive.
-# docker build -t digest-bot .
-# docker run -d --name digest-bot -e DIGEST_BOT_TOKEN=... \
-#   -v "$PWD/config.toml:/app/config.toml:ro" -v "$PWD/content:/app/content:ro" \
-#   -v digest-data:/app/data digest-bot
+#   docker build -t digest-bot .
+#   docker run -d --name digest-bot -e DIGEST_BOT_TOKEN=... \
+#     -v "$PWD/config.toml:/app/config.toml:ro" -v "$PWD/content:/app/content:ro" \
+#     -v digest-data:/app/data digest-bot
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,9 +16,12 @@ COPY bot ./bot
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /app digest \
     && mkdir -p /app/content /app/data \
-    && chown digest /app/data
-COPY --chown=digest content ./content
+    && chown 10001 /app/data
+COPY --chown=10001 content ./content
 
-USER digest
+USER 10001
 VOLUME ["/app/content", "/app/data"]
+# Unhealthy when the bot stopped receiving updates or its last publication failed.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["digest-bot", "health"]
 CMD ["digest-bot", "run"]

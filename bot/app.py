@@ -99,12 +99,24 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
 
 @asynccontextmanager
 async def serving(app: Application) -> AsyncIterator[Application]:
-    """An application that is polling and running its jobs for the duration of the block."""
+    """An application receiving updates (long polling or a webhook, as configured) and
+    running its jobs for the duration of the block."""
+    webhook = app.bot_data["services"].settings.telegram.webhook
     async with app:
         await _prepare(app)
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        if webhook is None:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        else:  # start_webhook also calls setWebhook with the URL and the secret
+            await app.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
         try:
             yield app
         finally:

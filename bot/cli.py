@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--dry-run", action="store_true", help="print what would be sent")
     publish.add_argument("--force", action="store_true", help="post again even if published")
     publish.set_defaults(command=_publish)
+
+    health = commands.add_parser("health", help="exit 0 if the running bot is healthy")
+    health.set_defaults(command=_health)
     return parser
 
 
@@ -257,6 +260,17 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
                 f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now"
             )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _health(args: argparse.Namespace) -> int:
+    from bot.health import problems
+
+    found = asyncio.run(problems(_settings(args), dt.datetime.now(dt.UTC)))
+    for problem in found:
+        print(f"UNHEALTHY  {problem}")
+    if not found:
+        print("OK")
+    return EXIT_FAILED if found else EXIT_OK
 
 
 def _chosen_digest(args: argparse.Namespace, settings: Settings) -> Digest | None:

@@ -7,6 +7,7 @@ of surfacing as a confusing failure at 08:00 the next morning.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -17,15 +18,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 CONFIG_ENV = "DIGEST_BOT_CONFIG"
 TOKEN_ENV = "DIGEST_BOT_TOKEN"
+SECRET_ENV = "DIGEST_BOT_WEBHOOK_SECRET"
 DEFAULT_CONFIG = Path("config.toml")
 
 # The file's shape and its defaults, in one place; every key is optional.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "telegram": {"token": "", "api_base_url": ""},
+    "telegram": {
+        "token": "",
+        "api_base_url": "",
+        "mode": "polling",
+        "webhook_url": "",
+        "webhook_listen": "127.0.0.1",
+        "webhook_port": 8443,
+        "webhook_secret": "",
+    },
     "publish": {
         "chat": "@ai_news_plus",
         "thread_id": 0,
@@ -41,6 +52,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 LANGUAGES = ("zh", "en", "auto")
+MODES = ("polling", "webhook")
 GROUP_LATEST_MODES = ("card", "full")
 MAX_CATCH_UP_HOURS = 24
 
@@ -49,7 +61,9 @@ _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _CHAT_ID = re.compile(r"-?\d+")
 # Public usernames: 5-32 characters, a letter first, then letters, digits and underscores.
 _USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]")
-_SECRET_KEYS = frozenset({"telegram.token"})
+_SECRET_KEYS = frozenset({"telegram.token", "telegram.webhook_secret"})
+# Telegram's rule for setWebhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 _T = TypeVar("_T")
 
@@ -65,18 +79,34 @@ class ConfigError(Exception):
         self.source = source
 
 
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Telegram posts updates to `url` (HTTPS, usually a reverse proxy in front of us);
+    the bot listens on `listen:port` and refuses requests without the secret."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str = dataclasses.field(repr=False)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class TelegramSettings:
     token: str
     api_base_url: str
     token_from_env: bool = False
+    webhook: Webhook | None = None  # None: long polling
 
     def __repr__(self) -> str:
         # The token is a password: it must never reach a log line or a traceback.
         shown = "'***'" if self.token else "''"
         return (
             f"TelegramSettings(token={shown}, api_base_url={self.api_base_url!r}, "
-            f"token_from_env={self.token_from_env!r})"
+            f"token_from_env={self.token_from_env!r}, webhook={self.webhook!r})"
         )
 
 
@@ -226,6 +256,7 @@ class _Parser:
                 token=env_token or file_token.strip(),
                 api_base_url=self.get("telegram.api_base_url", self.url),
                 token_from_env=bool(env_token),
+                webhook=self.webhook(),
             ),
             publish=PublishSettings(
                 targets=self.targets(),
@@ -246,6 +277,31 @@ class _Parser:
             ),
             source=self.source.resolve() if self.source is not None else None,
         )
+
+    def webhook(self) -> Webhook | None:
+        if self.get("telegram.mode", self.choice(MODES)) == "polling":
+            return None
+        url = self.get("telegram.webhook_url", self.text).strip()
+        parts = urlsplit(url)
+        if parts.scheme != "https" or "." not in (parts.hostname or ""):
+            raise self.error(
+                "telegram.webhook_url",
+                f"{self.show('telegram.webhook_url', url)} must be the public https:// URL "
+                "that Telegram posts updates to",
+            )
+        secret = self.env.get(SECRET_ENV, "").strip() or self.get(
+            "telegram.webhook_secret", self.text
+        )
+        if not _WEBHOOK_SECRET.fullmatch(secret):
+            raise self.error(
+                "telegram.webhook_secret",
+                f"must be 1-256 characters of A-Z a-z 0-9 _ - (or set {SECRET_ENV})",
+            )
+        port = self.get("telegram.webhook_port", self.positive)
+        if port > 65535:
+            raise self.error("telegram.webhook_port", f"{port} is not a TCP port")
+        listen = self.get("telegram.webhook_listen", self.text).strip()
+        return Webhook(url=url, listen=listen, port=port, secret=secret)
 
     def targets(self) -> tuple[Target, ...]:
         """`[[publish.targets]]` tables, or else `publish.chat` and `publish.thread_id`."""

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes, JobQueue
 
 from bot.config import ContentSettings
 from bot.digest import DigestError, load_digest
+from bot.health import HEARTBEAT_EVERY, heartbeat_path, write_heartbeat
 from bot.publisher import Outcome
 from bot.reports import AdminReports
 from bot.store import Store
@@ -42,11 +43,25 @@ def schedule(job_queue: JobQueue, services: Services) -> None:
     job_queue.run_repeating(
         _job, interval=CATCH_UP_INTERVAL, first=START_DELAY, name="catch-up", data=services
     )
+    job_queue.run_repeating(
+        _heartbeat, interval=HEARTBEAT_EVERY, first=START_DELAY, name="heartbeat", data=services
+    )
 
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.job.data  # type: ignore[union-attr,assignment]
     await publish_due(services, dt.datetime.now(dt.UTC))
+
+
+async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services: Services = context.job.data  # type: ignore[union-attr,assignment]
+    updater = context.application.updater
+    await asyncio.to_thread(
+        write_heartbeat,
+        heartbeat_path(services.settings),
+        receiving=updater is not None and updater.running,
+        now=dt.datetime.now(dt.UTC),
+    )
 
 
 def in_window(now: dt.datetime, services: Services) -> bool:
