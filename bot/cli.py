@@ -77,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("path", nargs="?", type=Path, help="a digest file (default: the newest)")
     which.add_argument("--date", type=dt.date.fromisoformat, help="the digest of YYYY-MM-DD")
     publish.add_argument("--dry-run", action="store_true", help="print what would be sent")
-    publish.add_argument("--force", action="store_true", help="post again even if published")
+    mode = publish.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="post again even if published")
+    mode.add_argument(
+        "--update",
+        action="store_true",
+        help="edit the posted messages to match a changed file, instead of posting again",
+    )
     publish.set_defaults(command=_publish)
 
     health = commands.add_parser("health", help="exit 0 if the running bot is healthy")
@@ -235,10 +241,16 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
                 reports=AdminReports(bot, settings.admins.user_ids),
                 max_messages=settings.content.max_messages,
             )
-            outcomes = [
-                (target, await publisher.publish(digest, target, force=args.force))
-                for target in settings.publish.targets
-            ]
+            if args.update:
+                corrections = [
+                    (target, await publisher.correct(digest, target))
+                    for target in settings.publish.targets
+                ]
+            else:
+                outcomes = [
+                    (target, await publisher.publish(digest, target, force=args.force))
+                    for target in settings.publish.targets
+                ]
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -247,6 +259,8 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     finally:
         await store.close()
+    if args.update:
+        return _print_corrections(digest, corrections)
     failed = False
     for target, outcome in outcomes:
         total = len(outcome.publication.parts)
@@ -260,6 +274,23 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
                 f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now"
             )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_corrections(digest: Digest, corrections: list) -> int:
+    refused = False
+    for target, correction in corrections:
+        if correction.refused:
+            refused = True
+            print(
+                f"{target}: cannot edit {digest.slug} in place: {correction.refused} "
+                f"({correction.edited} edited); use --force to post it again"
+            )
+        else:
+            print(
+                f"{target}: edited {correction.edited} message(s) of {digest.slug}, "
+                f"{correction.unchanged} unchanged"
+            )
+    return EXIT_FAILED if refused else EXIT_OK
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -19,6 +19,9 @@ MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # bytes
 MAX_BUTTON_TEXT = 48
 
 ARCHIVE, TAG, TAGS, SEARCH, OPEN, PUBLISH, CANCEL = "a", "t", "T", "s", "d", "p", "x"
+# /publish: post once, post again, or edit the posted messages in place.
+NEW, FORCE, UPDATE = "new", "force", "update"
+PUBLISH_MODES = (NEW, FORCE, UPDATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +31,7 @@ class Press:
     kind: str
     page: int = 0
     value: str = ""
-    flag: bool = False
+    mode: str = ""
 
 
 def data(kind: str, *args: object) -> str:
@@ -54,8 +57,8 @@ def parse(raw: str | None) -> Press | None:
         if kind == OPEN and rest:
             return Press(kind, value=rest)
         if kind == PUBLISH:
-            slug, _, force = rest.rpartition(":")
-            return Press(kind, value=slug, flag=force == "1") if slug else None
+            slug, _, mode = rest.rpartition(":")
+            return Press(kind, value=slug, mode=mode) if slug and mode in PUBLISH_MODES else None
         if kind == CANCEL:
             return Press(kind)
     except ValueError:

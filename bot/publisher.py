@@ -65,6 +65,15 @@ class Retries:
         return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """What `correct` did: messages edited in place, or why it could not edit."""
+
+    edited: int = 0
+    unchanged: int = 0
+    refused: str | None = None  # the reason; nothing was changed in the chat
+
+
 class DeliveryError(Exception):
     """A part that could not be delivered now; the publication stays pending."""
 
@@ -102,6 +111,61 @@ class Publisher:
                 force=force,
             )
             return await self._resume(publication)
+
+    async def correct(self, digest: Digest, target: Target) -> Correction:
+        """Edit the posted messages to match the file, when it still renders as the same
+        number and kinds of messages; otherwise change nothing and say why."""
+        calls = api_calls(render_digest(digest, max_messages=self.max_messages).messages)
+        async with self._lock:
+            posted = await self.store.publication(digest.slug, target.chat, target.thread_id)
+            if posted is None or not posted.done:
+                return Correction(refused="it has not been published there completely")
+            old = [part.payload for part in posted.parts]
+            if len(old) != len(calls):
+                return Correction(refused=f"it is now {len(calls)} messages, not {len(old)}")
+            if [_shape(c) for c in old] != [_shape(c) for c in calls]:
+                return Correction(refused="its cover image or message layout changed")
+            edited = 0
+            for part, call in zip(posted.parts, calls, strict=True):
+                if _content(part.payload) == _content(call):
+                    continue
+                assert part.message_id is not None
+                try:
+                    await self._edit(call, target, part.message_id)
+                except BadRequest as exc:
+                    if "not modified" not in exc.message.lower():
+                        return Correction(edited, refused=self._describe(exc))
+                edited += 1
+                log.info("corrected %s part %d in %s", digest.slug, part.idx + 1, target)
+            await self.store.record_correction(posted.id, digest.content_hash, calls)
+            return Correction(edited, len(calls) - edited)
+
+    async def _edit(self, call: dict[str, Any], target: Target, message_id: int) -> None:
+        text_key, entities_key = (
+            ("caption", "caption_entities")
+            if call["method"] == "sendPhoto"
+            else ("text", "entities")
+        )
+        entities = _entities(call.get(entities_key))
+        if call["method"] == "sendPhoto":
+            try:
+                await self.bot.edit_message_caption(
+                    chat_id=target.chat,
+                    message_id=message_id,
+                    caption=call[text_key],
+                    caption_entities=entities,
+                )
+                return
+            except BadRequest as exc:  # the cover went out as text when the image was refused
+                if "no caption" not in exc.message.lower():
+                    raise
+        await self.bot.edit_message_text(
+            chat_id=target.chat,
+            message_id=message_id,
+            text=call[text_key],
+            entities=entities,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
 
     async def resume(self, publication: Publication) -> Outcome:
         """Send the parts Telegram has not confirmed yet, in order."""
@@ -223,6 +287,15 @@ async def send_call(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         **common,
     )
+
+
+def _shape(call: dict[str, Any]) -> tuple[str, str | None]:
+    """What an edit cannot change: the kind of message and its photo."""
+    return call["method"], call.get("photo")
+
+
+def _content(call: dict[str, Any]) -> tuple[object, ...]:
+    return tuple(call.get(key) for key in ("text", "entities", "caption", "caption_entities"))
 
 
 def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:

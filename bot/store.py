@@ -630,6 +630,32 @@ class Store:
                 (error[:MAX_ERROR_CHARS], _now(), publication_id),
             )
 
+    async def record_correction(
+        self, publication_id: int, content_hash: str, payloads: Sequence[dict[str, Any]]
+    ) -> Publication:
+        """The posted messages were edited in place: keep what they now say, so that a
+        later resume, correction or /latest starts from the truth."""
+        async with self._write() as db:
+            publication = await _publication(db, publication_id)
+            if not publication.done or len(publication.parts) != len(payloads):
+                raise LedgerError(
+                    f"publication {publication_id} can only be corrected when it is done "
+                    f"and keeps its {len(publication.parts)} parts"
+                )
+            now = _now()
+            await db.executemany(
+                "UPDATE publication_parts SET payload = ? WHERE publication_id = ? AND idx = ?",
+                [
+                    (json.dumps(p, ensure_ascii=False, allow_nan=False), publication_id, i)
+                    for i, p in enumerate(payloads)
+                ],
+            )
+            await db.execute(
+                "UPDATE publications SET content_hash = ?, updated_at = ? WHERE id = ?",
+                (content_hash, now, publication_id),
+            )
+            return await _publication(db, publication_id)
+
     async def publication(
         self, slug: str, chat: int | str, thread_id: int | None
     ) -> Publication | None:

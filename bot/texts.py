@@ -25,7 +25,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "arg_archive": ("[2026-02 | 2026-02-21]", "[2026-02 | 2026-02-21]"),
     "arg_tag": ("[标签]", "[tag]"),
     "arg_search": ("关键词", "words"),
-    "arg_publish": ("[日期 | slug] [force]", "[date | slug] [force]"),
+    "arg_publish": ("[日期 | slug] [force | update]", "[date | slug] [force | update]"),
     "no_digest": ("还没有日报。", "There is no digest yet."),
     "digest_not_found": ("没有找到这期日报。", "That digest was not found."),
     "digest_unreadable": (
@@ -85,6 +85,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "This digest was already published; add force to post it again.",
     ),
     "will_force": ("这期已经发布过，将再发一次。", "Already published: it will be posted again."),
+    "will_update": (
+        "将就地修改已发布的消息，使其与文件一致。",
+        "The posted messages will be edited in place to match the file.",
+    ),
+    "not_published_yet": (
+        "这期还没有完整发布，无法修改；去掉 update 即可发布。",
+        "This digest has not been fully published, so there is nothing to edit.",
+    ),
+    "update_button": ("✏️ 修改", "✏️ Edit"),
+    "updated": ("已修改 {edited} 条消息。", "Edited {edited} message(s)."),
+    "update_refused": (
+        "无法就地修改：{reason}。如需重发，请用 /publish 日期 force。",
+        "Cannot edit in place: {reason}. To post it again: /publish <date> force.",
+    ),
     "publish_button": ("✅ 发布", "✅ Publish"),
     "force_button": ("✅ 再发一次", "✅ Post again"),
     "cancel_button": ("取消", "Cancel"),

@@ -22,7 +22,8 @@ _in_flight: set[str] = set()
 
 
 async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/publish [YYYY-MM-DD | slug] [force]: a preview with publish and cancel buttons."""
+    """/publish [YYYY-MM-DD | slug] [force | update]: a preview with publish (or edit)
+    and cancel buttons."""
     if not _is_admin(update, context):
         await say(update, context, "not_admin")
         return
@@ -30,8 +31,9 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await say(update, context, "publish_in_private")
         return
     args = context.args or []
-    force = any(arg.lower() == "force" for arg in args)
-    names = [arg for arg in args if arg.lower() != "force"]
+    modes = [arg.lower() for arg in args if arg.lower() in (keyboards.FORCE, keyboards.UPDATE)]
+    mode = modes[-1] if modes else keyboards.NEW
+    names = [arg for arg in args if arg.lower() not in keyboards.PUBLISH_MODES]
     entry = await _chosen(context, names[0] if names else None) if len(names) <= 1 else None
     if entry is None:
         await say(update, context, "digest_not_found")
@@ -71,18 +73,27 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     for note in rendering.dropped:
         builder.line(f"⚠️ {note}")
     builder.block()
-    if already and not force:
+    if mode == keyboards.UPDATE:
+        if not already:
+            builder.write(text(lang, "not_published_yet"))
+            await reply(update, builder)
+            return
+        builder.write(text(lang, "will_update"))
+        go = "update_button"
+    elif already and mode == keyboards.NEW:
         builder.write(text(lang, "already_published"))
         await reply(update, builder)
         return
-    if already:
+    elif already:
         builder.write(text(lang, "will_force"))
-    go = "force_button" if already else "publish_button"
+        go = "force_button"
+    else:
+        go = "publish_button"
     rows = [
         [
             InlineKeyboardButton(
                 text(lang, go),
-                callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, int(force)),
+                callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, mode),
             ),
             InlineKeyboardButton(
                 text(lang, "cancel_button"), callback_data=keyboards.data(keyboards.CANCEL)
@@ -178,13 +189,13 @@ async def publish_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     _in_flight.add(entry.slug)
     try:
         await edit(query, _line(text(lang, "publishing")))
-        result = await _publish_entry(context, entry, force=press.flag, lang=lang)
+        result = await _publish_entry(context, entry, mode=press.mode, lang=lang)
     finally:
         _in_flight.discard(entry.slug)
     await edit(query, _line(result))
 
 
-async def _publish_entry(context, entry: DigestEntry, *, force: bool, lang: str) -> str:
+async def _publish_entry(context, entry: DigestEntry, *, mode: str, lang: str) -> str:
     services = services_of(context)
     content = services.settings.content
     try:
@@ -193,9 +204,16 @@ async def _publish_entry(context, entry: DigestEntry, *, force: bool, lang: str)
         )
     except DigestError as exc:
         return text(lang, "publish_paused", error=exc.reason)
+    targets = services.settings.publish.targets
+    if mode == keyboards.UPDATE:
+        corrections = [await services.publisher.correct(digest, t) for t in targets]
+        refused = [c.refused for c in corrections if c.refused]
+        if refused:
+            return text(lang, "update_refused", reason="; ".join(refused))
+        return text(lang, "updated", edited=sum(c.edited for c in corrections))
     outcomes = [
-        await services.publisher.publish(digest, target, force=force)
-        for target in services.settings.publish.targets
+        await services.publisher.publish(digest, target, force=mode == keyboards.FORCE)
+        for target in targets
     ]
     errors = [o.error for o in outcomes if o.error]
     if errors:

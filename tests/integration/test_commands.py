@@ -394,7 +394,7 @@ async def test_publish_preview_then_publish_then_no_double_post(
     assert preview.text.startswith("将发布到 @ai_news_plus：")
     assert "共 6 条消息：" in preview.text
     go, _cancel = buttons(preview)
-    assert go["callback_data"] == "p:2026-02-21-ai-daily:0"
+    assert go["callback_data"] == "p:2026-02-21-ai-daily:new"
     emulator.press(ADMIN, ADMIN, preview.message_id, go["callback_data"])
     await emulator.wait_for(GROUP, 6, timeout=20)
     for _ in range(100):
@@ -406,7 +406,7 @@ async def test_publish_preview_then_publish_then_no_double_post(
     assert again.text.endswith("这期已经发布过了；加上 force 可以再发一次。")
     assert buttons(again) == []
     (forced,) = await ask(emulator, ADMIN, ADMIN, "/publish 2026-02-21 force")
-    assert buttons(forced)[0]["callback_data"] == "p:2026-02-21-ai-daily:1"
+    assert buttons(forced)[0]["callback_data"] == "p:2026-02-21-ai-daily:force"
 
 
 async def test_publish_cancel(bot: Services, emulator: TelegramEmulator) -> None:
