@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import DEFAULTS, ConfigError, Settings, load_settings
+from tests.samples import ROOT
 
 TOKEN = "123456789:AAH-secretSECRETsecret_0123456789"
 
@@ -338,3 +340,17 @@ def test_bad_targets_name_the_key(tmp_path: Path, text: str, key: str, problem: 
         load_settings(write(tmp_path, text), env={})
     assert caught.value.key == key
     assert problem in str(caught.value)
+
+
+def test_the_example_config_documents_every_key_with_its_default() -> None:
+    example = ROOT / "config.example.toml"
+    raw = tomllib.loads(example.read_text(encoding="utf-8"))
+    documented = {f"{section}.{key}" for section, table in raw.items() for key in table}
+    known = {f"{section}.{key}" for section, table in DEFAULTS.items() for key in table}
+    assert documented | {"publish.targets"} == known  # targets are shown commented out
+    for section, table in raw.items():
+        for key, value in table.items():
+            assert value == DEFAULTS[section][key], f"{section}.{key}"
+    settings = load_settings(example, env={})
+    assert settings.publish.time == dt.time(8, 0)
+    assert [str(t) for t in settings.publish.targets] == ["@ai_news_plus"]
