@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -21,8 +21,10 @@ from bot.config import Target
 from bot.digest import Digest
 from bot.flood import retry_seconds
 from bot.render import api_calls, render_digest
-from bot.reports import AdminReports
 from bot.store import Publication, Store
+
+if TYPE_CHECKING:
+    from bot.reports import AdminReports
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +148,7 @@ class Publisher:
             if call["method"] == "sendPhoto"
             else ("text", "entities")
         )
-        entities = _entities(call.get(entities_key))
+        entities = ptb_entities(call.get(entities_key))
         if call["method"] == "sendPhoto":
             try:
                 await self.bot.edit_message_caption(
@@ -278,12 +280,12 @@ async def send_call(
         return await bot.send_photo(
             photo=photo if photo.startswith(("http://", "https://")) else Path(photo),
             caption=payload["caption"],
-            caption_entities=_entities(payload.get("caption_entities")),
+            caption_entities=ptb_entities(payload.get("caption_entities")),
             **common,
         )
     return await bot.send_message(
         text=payload["text"],
-        entities=_entities(payload.get("entities")),
+        entities=ptb_entities(payload.get("entities")),
         link_preview_options=LinkPreviewOptions(is_disabled=True),
         **common,
     )
@@ -298,7 +300,8 @@ def _content(call: dict[str, Any]) -> tuple[object, ...]:
     return tuple(call.get(key) for key in ("text", "entities", "caption", "caption_entities"))
 
 
-def _entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
+def ptb_entities(raw: list[dict[str, Any]] | None) -> list[MessageEntity] | None:
+    """Entities in the `render --json` form as python-telegram-bot objects."""
     return [MessageEntity(**entity) for entity in raw] if raw else None
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, MessageEntity
+from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.cooldown import Cooldown
+from bot.publisher import send_call
 from bot.render import TEXT_LIMIT, Builder
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,4 @@ class AdminReports:
 
     async def _post(self, admin: int, builder: Builder) -> None:
         first = builder.messages(TEXT_LIMIT)[0]
-        await self.bot.send_message(
-            admin,
-            first.text,
-            entities=[MessageEntity(**e.to_dict()) for e in first.entities],
-        )
+        await send_call(self.bot, first.api_call(), admin)

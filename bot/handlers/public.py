@@ -110,26 +110,24 @@ async def tag(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/tag lists the tags; /tag name lists the digests that carry it."""
     if await _group_cooling_down(update):
         return
-    name = words(context.args).lstrip("#")
-    if not name:
+    name = await _argument(update, context)
+    if name is None:
+        return
+    if not name.lstrip("#"):
         await _tags_page(update, context, 0)
         return
-    if len(name) > MAX_QUERY:
-        await say(update, context, "too_long", limit=MAX_QUERY)
-        return
-    await _tag_page(update, context, 0, name)
+    await _tag_page(update, context, 0, name.lstrip("#"))
 
 
 async def search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/search words: titles, summaries and bodies, newest first."""
     if await _group_cooling_down(update):
         return
-    query = words(context.args)
+    query = await _argument(update, context)
+    if query is None:
+        return
     if not query:
         await say(update, context, "search_usage")
-        return
-    if len(query) > MAX_QUERY:
-        await say(update, context, "too_long", limit=MAX_QUERY)
         return
     await _search_page(update, context, 0, query)
 
@@ -359,6 +357,15 @@ PUBLIC_COMMANDS = [
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+async def _argument(update: Update, context) -> str | None:
+    """The command's text argument, or None once the member was told it is too long."""
+    value = words(context.args)
+    if len(value) > MAX_QUERY:
+        await say(update, context, "too_long", limit=MAX_QUERY)
+        return None
+    return value
 
 
 async def _group_cooling_down(update: Update) -> bool:

@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.digest import DigestError, load_digest
-from bot.publisher import send_with_fallback
+from bot.publisher import ptb_entities, send_with_fallback
 from bot.render import TEXT_LIMIT, Builder, Message, api_calls, render_digest
 from bot.store import DigestEntry
 from bot.texts import language_of, text
@@ -45,8 +45,8 @@ def is_private(update: Update) -> bool:
     return update.effective_chat is not None and update.effective_chat.type == "private"
 
 
-def entities_of(message: Message) -> list[MessageEntity]:
-    return [MessageEntity(**e.to_dict()) for e in message.entities]
+def entities_of(message: Message) -> list[MessageEntity] | None:
+    return ptb_entities([e.to_dict() for e in message.entities])
 
 
 async def reply(
