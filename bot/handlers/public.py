@@ -243,6 +243,9 @@ async def _search_page(update: Update, context, page: int, query: str) -> None:
 
 
 async def _list(update, context, title, entries, page, total, kind, value) -> None:
+    if not entries:  # a page past the end: a button from before the archive shrank
+        await _answer(update, context, "stale_button")
+        return
     lang = language(update, context)
     pages = math.ceil(total / PAGE_SIZE)
     builder = Builder()

@@ -356,7 +356,18 @@ async def test_over_long_arguments_are_refused_politely(
 
 @pytest.mark.parametrize(
     "data",
-    ["garbage", "a:x:", "a:-1:", "d:no-such", "t:0:#deadbeef", "p:x:1", "s:0:\x00", 's:0:"x\x00'],
+    [
+        "garbage",
+        "a:x:",
+        "a:-1:",
+        "a:50:",
+        "d:no-such",
+        "t:0:#deadbeef",
+        "p:x:1",
+        "s:0:\x00",
+        's:0:"x\x00',
+        "s:9:英伟达",
+    ],
 )
 async def test_stale_or_forged_buttons_get_a_polite_answer(
     bot: Services, emulator: TelegramEmulator, data: str
