@@ -115,3 +115,10 @@ async def test_publish_by_date_and_a_missing_date(
     status, _, _ = await digest_bot("--config", config, "publish", "--date", "2026-02-21")
     assert status == 0
     assert len(emulator.transcript(GROUP)) == 6
+
+
+async def test_render_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
+    broken = write_digest(tmp_path, front="title: [unclosed", name="broken.md")
+    status, out, err = await digest_bot("render", broken, cwd=tmp_path)
+    assert status == 1 and out == ""
+    assert err.strip().startswith(f"error: {broken}: invalid YAML front matter at line 3")
