@@ -122,3 +122,18 @@ async def test_render_of_a_broken_file_is_one_line(tmp_path: Path) -> None:
     status, out, err = await digest_bot("render", broken, cwd=tmp_path)
     assert status == 1 and out == ""
     assert err.strip().startswith(f"error: {broken}: invalid YAML front matter at line 3")
+
+
+async def test_check_of_a_large_folder_uses_every_core_and_keeps_the_order(
+    tmp_path: Path,
+) -> None:
+    for day in range(1, 211):
+        front = f"title: 第{day}期\ndate: 2026-03-01" if day != 77 else "title: 坏"
+        write_digest(tmp_path, front=front, body="## 节\n\n内容", name=f"{day:03d}.md")
+    status, out, _ = await digest_bot("check", tmp_path, cwd=tmp_path)
+    lines = out.splitlines()
+    assert status == 1
+    assert [line.split()[1].split("/")[-1].rstrip(":") for line in lines[:-1]] == [
+        f"{day:03d}.md" for day in range(1, 211)
+    ]
+    assert lines[76].startswith("FAIL") and lines[-1] == "210 digest(s) checked: 209 OK, 1 failed"
