@@ -169,7 +169,7 @@ def preview(rendering: Rendering) -> str:
         kind = "photo + caption" if message.photo else "text"
         head = (
             f"── {number}/{total} · {message.method} · {kind} {message.length}/{message.limit}"
-            f" · {len(message.entities)} entities ──"
+            f" · {len(message.entities)} entit{'y' if len(message.entities) == 1 else 'ies'} ──"
         )
         lines = [head]
         if message.photo:

@@ -57,7 +57,7 @@ async def test_render_json_is_exactly_what_is_sent(tmp_path: Path) -> None:
 async def test_render_preview_shows_kind_length_and_formatting(tmp_path: Path) -> None:
     status, out, _ = await digest_bot("render", SAMPLE, cwd=tmp_path)
     assert status == 0
-    assert out.startswith("── 1/6 · sendPhoto · photo + caption 309/1024 · 1 entities ──")
+    assert out.startswith("── 1/6 · sendPhoto · photo + caption 309/1024 · 1 entity ──")
     assert "<b><u>AI 模型升级与技术突破</u></b>" in out
     assert "(dropped) raw HTML block" in out
 
