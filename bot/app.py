@@ -8,11 +8,13 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
 
 from bot.config import Settings
+from bot.digest import Digest, load_digest
 from bot.flood import FloodControl, FloodLimits
 from bot.handlers import register, set_commands
 from bot.jobs import schedule, sync
@@ -31,6 +33,13 @@ class Services:
     store: Store
     publisher: Publisher
     reports: AdminReports
+
+    async def load_digest(self, path: Path) -> Digest:
+        """A digest file with the configured limits, read off the event loop."""
+        content = self.settings.content
+        return await asyncio.to_thread(
+            load_digest, path, content_dir=content.dir, max_bytes=content.max_bytes
+        )
 
 
 def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from telegram.ext import ContextTypes, JobQueue
 
 from bot.config import ContentSettings
-from bot.digest import DigestError, load_digest
+from bot.digest import DigestError
 from bot.health import HEARTBEAT_EVERY, heartbeat_path, write_heartbeat
 from bot.publisher import Outcome
 from bot.reports import AdminReports
@@ -105,12 +105,7 @@ async def publish_due(
             continue  # done, or pending and resumed above
         if digest is None:
             try:
-                digest = await asyncio.to_thread(
-                    load_digest,
-                    entry.path,
-                    content_dir=settings.content.dir,
-                    max_bytes=settings.content.max_bytes,
-                )
+                digest = await services.load_digest(entry.path)
             except DigestError as exc:  # changed on disk since the sync; the next sync says
                 log.error("cannot publish: %s", exc)
                 return outcomes

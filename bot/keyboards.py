@@ -22,6 +22,7 @@ ARCHIVE, TAG, TAGS, SEARCH, OPEN, PUBLISH, CANCEL = "a", "t", "T", "s", "d", "p"
 # /publish: post once, post again, or edit the posted messages in place.
 NEW, FORCE, UPDATE = "new", "force", "update"
 PUBLISH_MODES = (NEW, FORCE, UPDATE)
+DEEP_LINK = "d_"  # /start d_<slug>
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +75,6 @@ def tag_token(tag: str) -> str:
     return "#" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
-def matches_token(tag: str, token: str) -> bool:
-    return tag_token(tag) == token
-
-
 def button_text(text: str) -> str:
     return text if len(text) <= MAX_BUTTON_TEXT else text[: MAX_BUTTON_TEXT - 1] + "…"
 
@@ -92,13 +89,19 @@ def pager(kind: str, page: int, pages: int, value: str, previous: str, following
     return row
 
 
-def digest_buttons(entries: list[DigestEntry], *, deep_link: str | None) -> list[list]:
-    """One button per digest: a callback in private chats, a deep link from groups."""
+def open_url(bot_username: str, slug: str) -> str:
+    """A deep link that opens one digest in the private chat with the bot."""
+    return f"https://t.me/{bot_username}?start={DEEP_LINK}{slug}"
+
+
+def digest_buttons(entries: list[DigestEntry], *, bot_username: str | None) -> list[list]:
+    """One button per digest: a callback in private chats, a deep link (with the bot's
+    username) from groups, so that opening a digest never posts it in the group."""
     rows = []
     for entry in entries:
         label = button_text(f"{entry.date:%m-%d} {entry.title}")
-        if deep_link:
-            button = InlineKeyboardButton(label, url=f"{deep_link}?start=d_{entry.slug}")
+        if bot_username:
+            button = InlineKeyboardButton(label, url=open_url(bot_username, entry.slug))
         else:
             button = InlineKeyboardButton(label, callback_data=data(OPEN, entry.slug))
         rows.append([button])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.config import Target
 from bot.digest import Digest
@@ -143,18 +143,15 @@ class Publisher:
             return Correction(edited, len(calls) - edited)
 
     async def _edit(self, call: dict[str, Any], target: Target, message_id: int) -> None:
-        text_key, entities_key = (
-            ("caption", "caption_entities")
-            if call["method"] == "sendPhoto"
-            else ("text", "entities")
-        )
-        entities = ptb_entities(call.get(entities_key))
-        if call["method"] == "sendPhoto":
+        photo = call["method"] == "sendPhoto"
+        text = call["caption" if photo else "text"]
+        entities = ptb_entities(call.get("caption_entities" if photo else "entities"))
+        if photo:
             try:
                 await self.bot.edit_message_caption(
                     chat_id=target.chat,
                     message_id=message_id,
-                    caption=call[text_key],
+                    caption=text,
                     caption_entities=entities,
                 )
                 return
@@ -164,7 +161,7 @@ class Publisher:
         await self.bot.edit_message_text(
             chat_id=target.chat,
             message_id=message_id,
-            text=call[text_key],
+            text=text,
             entities=entities,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         )
@@ -240,7 +237,7 @@ class Publisher:
                 delay = self.retries.delay(failures)
                 log.warning("network fault (%s): retrying in %.0f s", exc.message, delay)
                 await asyncio.sleep(delay)
-            except (Forbidden, TelegramError) as exc:
+            except TelegramError as exc:  # Forbidden, an invalid token, ...
                 raise DeliveryError(self._describe(exc)) from exc
 
     def _describe(self, error: TelegramError) -> str:

@@ -185,18 +185,18 @@ def render_digest(digest: Digest, *, max_messages: int = DEFAULT_MAX_MESSAGES) -
 
 
 def render_markdown(text: str, *, limit: int = TEXT_LIMIT) -> list[Message]:
-    """Any Markdown as text messages within `limit`; used for previews and replies."""
-    builder = Builder([])
-    builder.blocks(_markdown.parse(text))
+    """Any Markdown as text messages within `limit`."""
+    builder = Builder()
+    builder.markdown(text)
     return builder.messages(limit)
 
 
 def _cover_messages(digest: Digest) -> list[Message]:
-    head = Builder([])
+    head = Builder()
     head.styled("bold", digest.title)
     head.line(" · ".join(filter(None, [digest.date.isoformat(), digest.category])))
-    rest = Builder([])
-    rest.blocks(_markdown.parse(digest.summary))
+    rest = Builder()
+    rest.markdown(digest.summary)
     tags = " ".join(filter(None, (hashtag(t) for t in digest.tags)))
     if tags:
         rest.block()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import ContextTypes
 
 from bot import __version__, keyboards
-from bot.digest import DigestError, load_digest
+from bot.digest import DigestError
 from bot.handlers.arguments import parse_day
 from bot.handlers.replies import edit, is_private, language, reply, say, services_of
 from bot.render import Builder, render_digest
@@ -39,12 +38,9 @@ async def publish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await say(update, context, "digest_not_found")
         return
     services = services_of(context)
-    content = services.settings.content
     try:
-        digest = await asyncio.to_thread(
-            load_digest, entry.path, content_dir=content.dir, max_bytes=content.max_bytes
-        )
-        rendering = render_digest(digest, max_messages=content.max_messages)
+        digest = await services.load_digest(entry.path)
+        rendering = render_digest(digest, max_messages=services.settings.content.max_messages)
     except DigestError as exc:
         builder = Builder()
         builder.write(str(exc.reason))
@@ -197,11 +193,8 @@ async def publish_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def _publish_entry(context, entry: DigestEntry, *, mode: str, lang: str) -> str:
     services = services_of(context)
-    content = services.settings.content
     try:
-        digest = await asyncio.to_thread(
-            load_digest, entry.path, content_dir=content.dir, max_bytes=content.max_bytes
-        )
+        digest = await services.load_digest(entry.path)
     except DigestError as exc:
         return text(lang, "publish_paused", error=exc.reason)
     targets = services.settings.publish.targets

@@ -40,8 +40,8 @@ group_full_digests = Cooldown(600)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, or a deep link `/start d_<slug>` that opens one digest here."""
     payload = context.args[0] if context.args else ""
-    if payload.startswith("d_") and is_private(update):
-        entry = await services_of(context).store.get(payload[2:])
+    if payload.startswith(keyboards.DEEP_LINK) and is_private(update):
+        entry = await services_of(context).store.get(payload.removeprefix(keyboards.DEEP_LINK))
         if entry is None:
             await say(update, context, "digest_not_found")
             return
@@ -229,7 +229,7 @@ async def _search_page(update: Update, context, page: int, query: str) -> None:
         builder.styled("bold", hit.snippet.match)
         builder.write(hit.snippet.after)
     entries = [hit.entry for hit in hits]
-    rows = keyboards.digest_buttons(entries, deep_link=_deep_link(update, context))
+    rows = keyboards.digest_buttons(entries, bot_username=_deep_link(update, context))
     if keyboards.fits(keyboards.SEARCH, pages, query):
         rows.append(
             keyboards.pager(
@@ -254,7 +254,7 @@ async def _list(update, context, title, entries, page, total, kind, value) -> No
     builder.block()
     for entry in entries:
         builder.line(f"{entry.date.isoformat()}  {entry.title}")
-    rows = keyboards.digest_buttons(entries, deep_link=_deep_link(update, context))
+    rows = keyboards.digest_buttons(entries, bot_username=_deep_link(update, context))
     rows.append(
         keyboards.pager(kind, page, pages, value, text(lang, "previous"), text(lang, "next"))
     )
@@ -290,7 +290,14 @@ async def _show(update: Update, context, entry: DigestEntry) -> None:
         return
     lang = language(update, context)
     card = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text(lang, "read_in_full"), url=_open_url(context, entry))]]
+        [
+            [
+                InlineKeyboardButton(
+                    text(lang, "read_in_full"),
+                    url=keyboards.open_url(context.bot.username, entry.slug),
+                )
+            ]
+        ]
     )
     await send_digest(update, context, entry, card=card)
 
@@ -323,7 +330,7 @@ async def _tag_pressed(update: Update, context, press: keyboards.Press) -> None:
     name = press.value
     if name.startswith("#"):  # a long tag travels as a hash of its key
         tags = await services_of(context).store.tags()
-        name = next((t for t, _ in tags if keyboards.matches_token(t, press.value)), "")
+        name = next((t for t, _ in tags if keyboards.tag_token(t) == press.value), "")
     if not name:
         await _answer(update, context, "stale_button")
         return
@@ -384,8 +391,4 @@ def _admins(context) -> frozenset[int]:
 
 def _deep_link(update: Update, context) -> str | None:
     """From a group, digest buttons open the private chat instead of posting in the group."""
-    return None if is_private(update) else f"https://t.me/{context.bot.username}"
-
-
-def _open_url(context, entry: DigestEntry) -> str:
-    return f"https://t.me/{context.bot.username}?start=d_{entry.slug}"
+    return None if is_private(update) else context.bot.username

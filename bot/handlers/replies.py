@@ -3,7 +3,6 @@ sent as entities, within Telegram's limits, in the chat and topic of the command
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ from telegram import (
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.digest import DigestError, load_digest
+from bot.digest import DigestError
 from bot.publisher import ptb_entities, send_with_fallback
 from bot.render import TEXT_LIMIT, Builder, Message, api_calls, render_digest
 from bot.store import DigestEntry
@@ -122,12 +121,10 @@ async def _posted_calls(context: ContextTypes.DEFAULT_TYPE, entry: DigestEntry) 
     posted = await services.store.publication(entry.slug, first.chat, first.thread_id)
     if posted is not None and posted.done and posted.content_hash == entry.content_hash:
         return [part.payload for part in posted.parts]
-    content = services.settings.content
     try:
-        digest = await asyncio.to_thread(
-            load_digest, entry.path, content_dir=content.dir, max_bytes=content.max_bytes
-        )
+        digest = await services.load_digest(entry.path)
     except DigestError as exc:
         log.warning("cannot show %s: %s", entry.slug, exc)
         return None
-    return api_calls(render_digest(digest, max_messages=content.max_messages).messages)
+    max_messages = services.settings.content.max_messages
+    return api_calls(render_digest(digest, max_messages=max_messages).messages)
