@@ -31,9 +31,9 @@ from bot.config import Settings, load_settings
 from bot.flood import FloodLimits as BotFloodLimits
 from bot.handlers import public
 from bot.jobs import sync
+from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.conftest import ADMIN, write_config
-from tests.fakes.telegram_api import TelegramEmulator
 
 COUNT = 10_000
 ROUNDS = 200  # sequential commands per kind, for latency

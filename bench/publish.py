@@ -17,9 +17,9 @@ from bot.app import build_bot
 from bot.config import load_settings
 from bot.digest import load_digest
 from bot.publisher import Publisher
+from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.conftest import GROUP, GROUP_NAME, write_config
-from tests.fakes.telegram_api import TelegramEmulator
 from tests.samples import SAMPLE
 
 ROUNDS = 3

@@ -14,8 +14,8 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.flood import FloodLimits as BotFloodLimits
+from bot.sandbox.telegram_api import FloodLimits, TelegramEmulator
 from bot.store import Store
-from tests.fakes.telegram_api import FloodLimits, TelegramEmulator
 from tests.samples import SAMPLE
 
 GROUP = -1001234567890

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bot.digest import load_digest
 from bot.render import api_calls, render_digest
+from bot.sandbox.telegram_api import TelegramEmulator
 from tests.conftest import GROUP, write_config
-from tests.fakes.telegram_api import TelegramEmulator
 from tests.samples import SAMPLE, write_digest
 
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from bot.app import build_app, serving
 from bot.config import load_settings
+from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, FAST, GROUP, MEMBER, write_config
-from tests.fakes.telegram_api import TelegramEmulator
 from tests.samples import SAMPLE
 
 # Any Unicode a client can send: controls, RTL marks, emoji, markup, quotes.

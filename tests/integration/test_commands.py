@@ -16,9 +16,9 @@ from bot.digest import load_digest
 from bot.handlers import public
 from bot.publisher import Retries
 from bot.render import render_digest
+from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
-from tests.fakes.telegram_api import SentMessage, TelegramEmulator
 from tests.samples import SAMPLE, write_digest
 
 FORUM, TOPIC = -1009876543210, 7

@@ -20,9 +20,9 @@ from bot.flood import FloodLimits as BotFloodLimits
 from bot.jobs import publish_due
 from bot.publisher import Retries
 from bot.render import Message, render_digest
+from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.store import Store, StoreLocked
 from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
-from tests.fakes.telegram_api import SentMessage, TelegramEmulator
 from tests.samples import SAMPLE, write_digest
 
 QUICK_RETRIES = Retries(attempts=6, first_delay=0.05, read_timeout=1.0)

@@ -10,9 +10,9 @@ from bot.app import build_app, serving
 from bot.config import Settings
 from bot.cooldown import Cooldown
 from bot.reports import AdminReports
+from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, GROUP, MEMBER
-from tests.fakes.telegram_api import TelegramEmulator
 from tests.samples import write_digest
 
 

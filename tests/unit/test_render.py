@@ -22,7 +22,7 @@ from bot.render import (
     render_markdown,
     utf16_length,
 )
-from tests.fakes.telegram_api import message_problem
+from bot.sandbox.telegram_api import message_problem
 from tests.samples import SAMPLE
 
 

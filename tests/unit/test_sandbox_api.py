@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, Ret
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from bot.flood import retry_seconds
-from tests.fakes.telegram_api import FloodLimits, TelegramEmulator, message_problem
+from bot.sandbox.telegram_api import FloodLimits, TelegramEmulator, message_problem
 
 GROUP = -1001234567890
 FORUM = -1009876543210

@@ -1,1 +1,0 @@
-"""Test doubles for external services (a strict Telegram Bot API emulator)."""
