@@ -29,9 +29,9 @@ from bench.corpus import write_corpus
 from bot.app import build_app, serving
 from bot.config import Settings, load_settings
 from bot.flood import FloodLimits as BotFloodLimits
-from bot.handlers import public
-from bot.jobs import sync
+from bot.publishing import sync_index
 from bot.sandbox.telegram_api import TelegramEmulator
+from bot.services import services_of
 from bot.store import Store
 from tests.conftest import ADMIN, write_config
 
@@ -86,7 +86,7 @@ async def measure_bot(settings: Settings, emu: TelegramEmulator) -> dict[str, ob
     async with await Store.open(settings.storage.path) as store:
         app = build_app(settings, store, flood=UNLIMITED)
         async with serving(app):
-            public.full_digests = type(public.full_digests)(0)  # no cooldown while measuring
+            services_of(app).cooldowns.full_digests.seconds = 0  # no cooldown while measuring
             users = itertools.cycle(USERS)
             for kind, make in makers.items():
                 rounds = ROUNDS if kind != "/latest" else ROUNDS // 4
@@ -164,9 +164,9 @@ async def main(count: int) -> None:
             settings = load_settings(config, env={})
             async with await Store.open(settings.storage.path) as store:
                 started = time.perf_counter()
-                await sync(store, settings.content)
+                await sync_index(store, settings.content)
                 elapsed = time.perf_counter() - started
-                print(f"indexed in {elapsed:.1f} s; {await store.count():,} digests")
+                print(f"indexed in {elapsed:.1f} s; {await store.archive.count():,} digests")
             bot = await measure_bot(settings, emu)
             for kind in ("/tag", "/archive", "/search", "/latest"):
                 p50, p99 = bot[kind]  # type: ignore[misc]

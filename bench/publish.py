@@ -34,7 +34,7 @@ async def one_round(folder: Path) -> tuple[float, int, int]:
         settings = load_settings(write_config(folder, emu, content), env={})
         digest = load_digest(content / SAMPLE.name)
         async with await Store.open(settings.storage.path) as store, build_bot(settings) as bot:
-            publisher = Publisher(bot, store)
+            publisher = Publisher(bot, store.ledger)
             started = time.perf_counter()
             outcome = await publisher.publish(digest, settings.publish.targets[0])
             elapsed = time.perf_counter() - started

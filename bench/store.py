@@ -107,7 +107,7 @@ def kinds(store: Store, count: int) -> list[Kind]:
 
 def page_of_month(store: Store) -> Callable[[str], Awaitable[object]]:
     async def call(month: str) -> object:
-        return await store.page(0, PAGE, month=month)
+        return await store.archive.page(0, PAGE, month=month)
 
     return call
 

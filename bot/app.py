@@ -5,44 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
 
 from bot.config import Settings
-from bot.digest import Digest, load_digest
 from bot.flood import FloodControl, FloodLimits
 from bot.handlers import register, set_commands
-from bot.jobs import schedule, sync
-from bot.publisher import Publisher, Retries
-from bot.reports import AdminReports
+from bot.instance import InstanceLock
+from bot.jobs import schedule
+from bot.publisher import Retries
+from bot.publishing import sync
+from bot.services import Services, attach, context_types, services_of
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What jobs and handlers work with; created once per process."""
-
-    settings: Settings
-    store: Store
-    publisher: Publisher
-    reports: AdminReports
-
-    async def load_digest(self, path: Path) -> Digest:
-        """A digest file with the configured limits, read off the event loop."""
-        content = self.settings.content
-        return await asyncio.to_thread(
-            load_digest, path, content_dir=content.dir, max_bytes=content.max_bytes
-        )
+App = Application[Any, Any, Any, Any, Any, Any]
 
 
-def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot:
+def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot[None]:
     """A bot for one-off work (the CLI's publish), paced like the running bot."""
     base_url, file_url = _api_urls(settings)
     return ExtBot(
@@ -59,10 +44,15 @@ def build_app(
     *,
     flood: FloodLimits | None = None,
     retries: Retries | None = None,
-) -> Application:
-    builder = (
+) -> App:
+    """Every handler and job wired to one set of services; nothing is started yet."""
+    base_url, file_url = _api_urls(settings)
+    app = (
         ApplicationBuilder()
         .token(settings.require_token())
+        .base_url(base_url)
+        .base_file_url(file_url)
+        .context_types(context_types())
         .rate_limiter(FloodControl(flood))
         # A long poll torn down mid-flight can keep PTB's single getUpdates connection
         # checked out, silently stopping the bot from receiving updates; leave headroom.
@@ -70,47 +60,44 @@ def build_app(
         # A slow answer (a full digest is paced at 1 message/s) must not hold up others.
         .concurrent_updates(16)
         .defaults(Defaults(allow_sending_without_reply=True))
+        .build()
     )
-    base_url, file_url = _api_urls(settings)
-    builder = builder.base_url(base_url).base_file_url(file_url)
-    app = builder.build()
-    reports = AdminReports(app.bot, settings.admins.user_ids)
-    publisher = Publisher(
-        app.bot,
-        store,
-        reports=reports,
-        max_messages=settings.content.max_messages,
-        retries=retries,
-    )
-    services = Services(settings, store, publisher, reports)
-    app.bot_data["services"] = services
+    attach(app, Services.create(settings, store, app.bot, retries=retries))
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
-    schedule(app.job_queue, services)
-    register(app)
+    schedule(app.job_queue, settings.publish)
+    register(app, settings)
     return app
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives."""
+async def run(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[App], Awaitable[None]] | None = None,
+) -> None:
+    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives;
+    `ready` is awaited once the bot is serving."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    store = await Store.open(settings.storage.path, exclusive=True)
-    try:
-        async with serving(build_app(settings, store)) as app:
+    with InstanceLock.acquire(settings.storage.path):
+        async with (
+            await Store.open(settings.storage.path) as store,
+            serving(build_app(settings, store)) as app,
+        ):
             targets = ", ".join(map(str, settings.publish.targets))
             log.info("running as @%s; posting to %s", app.bot.username, targets)
+            if ready is not None:
+                await ready(app)
             await stop.wait()
-    finally:
-        await store.close()
 
 
 @asynccontextmanager
-async def serving(app: Application) -> AsyncIterator[Application]:
+async def serving(app: App) -> AsyncIterator[App]:
     """An application receiving updates (long polling or a webhook, as configured) and
     running its jobs for the duration of the block."""
-    webhook = app.bot_data["services"].settings.telegram.webhook
+    webhook = services_of(app).settings.telegram.webhook
     async with app:
         await _prepare(app)
         await app.start()
@@ -133,10 +120,10 @@ async def serving(app: Application) -> AsyncIterator[Application]:
             await app.stop()
 
 
-async def _prepare(app: Application) -> None:
+async def _prepare(app: App) -> None:
     """Start-up work before updates flow (PTB calls post_init only from run_polling)."""
-    services: Services = app.bot_data["services"]
-    await sync(services.store, services.settings.content, services.reports)
+    services = services_of(app)
+    await sync(services)
     await set_commands(app, services.settings)
 
 

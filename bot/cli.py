@@ -6,18 +6,22 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, Target, load_settings
 from bot.digest import Digest, DigestError, expand_paths, load_digest
+from bot.logs import log_to_stderr
 from bot.render import Message, Rendering, api_calls, render_digest
+
+if TYPE_CHECKING:
+    from bot.publisher import Correction
+    from bot.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PARALLEL_FROM = 200  # files; below this a process pool costs more than it saves
@@ -208,14 +212,14 @@ def _run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run
-    from bot.store import StoreLocked
+    from bot.instance import AlreadyRunning
 
     settings = _settings(args)
     settings.require_token()
-    _log_to_stderr(settings)
+    log_to_stderr(settings)
     try:
         asyncio.run(run(settings))
-    except StoreLocked as exc:
+    except AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except InvalidToken:
@@ -230,63 +234,61 @@ def _run(args: argparse.Namespace) -> int:
 def _publish(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.dry_run:
-        digest = _chosen_digest(args, settings)
-        if digest is None:
-            return EXIT_FAILED
-        rendering = render_digest(digest, max_messages=settings.content.max_messages)
-        targets = ", ".join(map(str, settings.publish.targets))
-        print(f"would post {digest.path} to {targets}:\n")
-        print(preview(rendering))
-        return EXIT_OK
+        return asyncio.run(_dry_run(args, settings))
     settings.require_token()
-    _log_to_stderr(settings)
+    log_to_stderr(settings)
     return asyncio.run(_publish_now(args, settings))
 
 
+async def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    """What `publish` would post, message by message; nothing is sent, no token needed."""
+    from bot.store import Store
+
+    async with await Store.open(settings.storage.path) as store:
+        digest = await _chosen_digest(args, settings, store)
+    if digest is None:
+        return EXIT_FAILED
+    rendering = render_digest(digest, max_messages=settings.content.max_messages)
+    targets = ", ".join(map(str, settings.publish.targets))
+    print(f"would post {digest.path} to {targets}:\n")
+    print(preview(rendering))
+    return EXIT_OK
+
+
 async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
+    """One publication (or correction) through the running bot's own path and ledger."""
     from telegram.error import TelegramError
 
     from bot.app import build_bot
-    from bot.publisher import Publisher
-    from bot.reports import AdminReports
-    from bot.store import Store, StoreLocked
+    from bot.instance import AlreadyRunning, InstanceLock
+    from bot.publishing import correct_everywhere, publish_everywhere
+    from bot.services import Services
+    from bot.store import Store
 
     try:
-        store = await Store.open(settings.storage.path, exclusive=True)
-    except StoreLocked as exc:
+        lock = InstanceLock.acquire(settings.storage.path)
+    except AlreadyRunning as exc:
         print(f"error: {exc} (or use /publish in Telegram)", file=sys.stderr)
         return EXIT_FAILED
-    try:
-        digest = _chosen_digest(args, settings)
-        if digest is None:
+    with lock:
+        try:
+            async with await Store.open(settings.storage.path) as store:
+                digest = await _chosen_digest(args, settings, store)
+                if digest is None:
+                    return EXIT_FAILED
+                async with build_bot(settings) as bot:
+                    services = Services.create(settings, store, bot)
+                    if args.update:
+                        return _print_corrections(
+                            digest, await correct_everywhere(services, digest)
+                        )
+                    outcomes = await publish_everywhere(services, digest, force=args.force)
+        except DigestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        async with build_bot(settings) as bot:
-            publisher = Publisher(
-                bot,
-                store,
-                reports=AdminReports(bot, settings.admins.user_ids),
-                max_messages=settings.content.max_messages,
-            )
-            if args.update:
-                corrections = [
-                    (target, await publisher.correct(digest, target))
-                    for target in settings.publish.targets
-                ]
-            else:
-                outcomes = [
-                    (target, await publisher.publish(digest, target, force=args.force))
-                    for target in settings.publish.targets
-                ]
-    except DigestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except TelegramError as exc:
-        print(f"error: Telegram: {exc.message}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        await store.close()
-    if args.update:
-        return _print_corrections(digest, corrections)
+        except TelegramError as exc:
+            print(f"error: Telegram: {exc.message}", file=sys.stderr)
+            return EXIT_FAILED
     failed = False
     for target, outcome in outcomes:
         total = len(outcome.publication.parts)
@@ -302,7 +304,7 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _print_corrections(digest: Digest, corrections: list) -> int:
+def _print_corrections(digest: Digest, corrections: list[tuple[Target, Correction]]) -> int:
     refused = False
     for target, correction in corrections:
         if correction.refused:
@@ -330,59 +332,36 @@ def _health(args: argparse.Namespace) -> int:
     return EXIT_FAILED if found else EXIT_OK
 
 
-def _chosen_digest(args: argparse.Namespace, settings: Settings) -> Digest | None:
-    """The file named, the digest of --date, or the newest dated today or earlier."""
+async def _chosen_digest(
+    args: argparse.Namespace, settings: Settings, store: Store
+) -> Digest | None:
+    """The file named, else the indexed digest of --date, else the one due now: the same
+    rule as the schedule's and /publish's (publishing.py)."""
+    from bot.publishing import chosen_entry, sync_index
+
     content = settings.content
     if args.path is not None:
-        try:
-            return load_digest(
-                args.path,
-                content_dir=_content_dir(args.path, settings.content.dir),
-                max_bytes=content.max_bytes,
-            )
-        except DigestError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        path = args.path
+    else:
+        for path, reason in (await sync_index(store, content)).failures:
+            print(f"skipping {path}: {reason}", file=sys.stderr)
+        entry = await chosen_entry(store.archive, settings.publish, day=args.date)
+        if entry is None:
+            day = args.date.isoformat() if args.date else "today or earlier"
+            print(f"error: no digest dated {day} in {content.dir}", file=sys.stderr)
             return None
-    today = dt.datetime.now(settings.publish.timezone).date()
-    candidates = []
-    for path in expand_paths([content.dir]):
-        try:
-            digest = load_digest(path, content_dir=content.dir, max_bytes=content.max_bytes)
-        except DigestError as exc:
-            print(f"skipping {exc}", file=sys.stderr)
-            continue
-        if (digest.date == args.date) if args.date else (digest.date <= today):
-            candidates.append(digest)
-    if not candidates:
-        day = args.date.isoformat() if args.date else f"{today} or earlier"
-        print(f"error: no digest dated {day} in {content.dir}", file=sys.stderr)
+        path = entry.path
+    try:
+        return load_digest(
+            path, content_dir=_content_dir(path, content.dir), max_bytes=content.max_bytes
+        )
+    except DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return None
-    return max(candidates, key=lambda d: (d.date, d.slug))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
-
-
-def _log_to_stderr(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(_RedactingFormatter(settings.telegram.token))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    # httpx logs every request URL, and the URL carries the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
-class _RedactingFormatter(logging.Formatter):
-    """The token must never reach a log, whatever a library puts in a message."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self._token = token
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        return text.replace(self._token, "<token>") if self._token else text
 
 
 def _content_dir(path: Path, content_dir: Path) -> Path:

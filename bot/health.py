@@ -44,7 +44,7 @@ async def problems(settings: Settings, now: dt.datetime) -> list[str]:
         found.append("the bot is not receiving updates (polling or webhook stopped)")
     if settings.storage.path.exists():
         async with await Store.open(settings.storage.path) as store:
-            last = await store.last_publication()
+            last = await store.ledger.last_publication()
         if last is not None and not last.done and last.attempts:
             found.append(
                 f"the last publication failed: {last.slug} → {last.chat}: {last.last_error}"

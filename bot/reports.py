@@ -11,8 +11,9 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.cooldown import Cooldown
-from bot.publisher import send_call
+from bot.logs import redact
 from bot.render import TEXT_LIMIT, Builder
+from bot.telegram_calls import send_call
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +23,20 @@ SHORT_DETAILS = 1000  # the fallback when Telegram refuses the full details
 
 
 class AdminReports:
+    """Short reports to every admin, each problem at most once per `REPEAT_AFTER`."""
+
     def __init__(
         self, bot: Bot, admins: frozenset[int], *, cooldown: Cooldown | None = None
     ) -> None:
         self.bot = bot
         self.admins = admins
-        self.cooldown = cooldown or Cooldown(REPEAT_AFTER)
+        self.cooldown = Cooldown(REPEAT_AFTER) if cooldown is None else cooldown
 
     async def report(self, problem: str, headline: str, details: str = "") -> None:
         """Tell every admin, unless the same `problem` was reported within the hour."""
         if not self.admins or self.cooldown.wait(problem):
             return
-        safe_details = details.replace(self.bot.token, "<token>")[-DETAILS:]
+        safe_details = redact(details, self.bot.token)[-DETAILS:]
         for admin in sorted(self.admins):
             try:
                 await self._send(admin, headline, safe_details)
@@ -43,7 +46,7 @@ class AdminReports:
     async def _send(self, admin: int, headline: str, details: str) -> None:
         head = Builder()
         head.styled("bold", "⚠️ digest-bot")
-        head.line(headline)
+        head.line(redact(headline, self.bot.token))
         await self._post(admin, head)
         if not details:
             return

@@ -1,8 +1,10 @@
-"""Every command and button the bot answers, registered in one visible list."""
+"""Every command and button the bot answers, registered in one visible list, behind the
+guards every update passes first."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -16,36 +18,48 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.config import Settings
 from bot.handlers import admin, public
 from bot.handlers.errors import on_error
+from bot.handlers.guards import admins, group_pace
+from bot.handlers.views import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.texts import EN, ZH, text
 
 log = logging.getLogger(__name__)
 
 ADMIN_BUTTONS = r"^[px](:|$)"
+GUARDS, HANDLERS = -1, 0
+# Edited messages never run a command again.
+NEW = filters.UpdateType.MESSAGE
+PUBLIC_NAMES = [name for name, _ in PUBLIC_COMMANDS]
+ALL_COMMANDS = frozenset({"start", *PUBLIC_NAMES, *ADMIN_COMMANDS})
 
 
-def register(app: Application) -> None:
+def register(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
+    is_admin = admins(settings)
+    private = filters.ChatType.PRIVATE
+    app.add_handler(group_pace(ALL_COMMANDS), group=GUARDS)
     app.add_handlers(
         [
-            CommandHandler("start", public.start),
-            CommandHandler("help", public.help_command),
-            CommandHandler("latest", public.latest),
-            CommandHandler("archive", public.archive),
-            CommandHandler("tag", public.tag),
-            CommandHandler("search", public.search),
-            CommandHandler("publish", admin.publish),
-            CommandHandler("status", admin.status),
+            CommandHandler("start", public.start, filters=NEW),
+            CommandHandler("help", public.help_command, filters=NEW),
+            CommandHandler("latest", public.latest, filters=NEW),
+            CommandHandler("archive", public.archive, filters=NEW),
+            CommandHandler("tag", public.tag, filters=NEW),
+            CommandHandler("search", public.search, filters=NEW),
+            CommandHandler("publish", admin.publish, filters=NEW & is_admin & private),
+            CommandHandler("status", admin.status, filters=NEW & is_admin & private),
+            CommandHandler(ADMIN_COMMANDS, admin.in_private_only, filters=NEW & is_admin),
+            CommandHandler(ADMIN_COMMANDS, admin.not_admin, filters=NEW),
             CallbackQueryHandler(admin.publish_pressed, pattern=ADMIN_BUTTONS),
             CallbackQueryHandler(public.button),
-            MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, public.unknown),
-        ]
+            MessageHandler(NEW & filters.COMMAND & private, public.unknown),
+        ],
+        group=HANDLERS,
     )
     app.add_error_handler(on_error)
 
 
-async def set_commands(app: Application, settings: Settings) -> None:
+async def set_commands(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     """The command menus: private chats, groups, and each admin's private chat."""
     bot = app.bot
-    public_names = [name for name, _ in public.PUBLIC_COMMANDS]
     for language in (ZH, EN):
         code = "en" if language == EN else None
 
@@ -53,17 +67,17 @@ async def set_commands(app: Application, settings: Settings) -> None:
             return [BotCommand(name, text(language, f"cmd_{name}")) for name in names]
 
         await bot.set_my_commands(
-            menu(["start", *public_names]),
+            menu(["start", *PUBLIC_NAMES]),
             scope=BotCommandScopeAllPrivateChats(),
             language_code=code,
         )
         await bot.set_my_commands(
-            menu(public_names), scope=BotCommandScopeAllGroupChats(), language_code=code
+            menu(PUBLIC_NAMES), scope=BotCommandScopeAllGroupChats(), language_code=code
         )
         for admin_id in settings.admins.user_ids:
             try:
                 await bot.set_my_commands(
-                    menu(["start", *public_names, "publish", "status"]),
+                    menu(["start", *PUBLIC_NAMES, *ADMIN_COMMANDS]),
                     scope=BotCommandScopeChat(admin_id),
                     language_code=code,
                 )

@@ -1,5 +1,5 @@
-"""The last line of defence: an exception in a handler is logged, and the user is not
-left with silence or a traceback."""
+"""The last line of defence: an exception in a handler is logged and reported, and the
+member is not left with silence or a traceback."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import traceback
 
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
 
-from bot.handlers.replies import is_private, say, services_of
+from bot.handlers.replies import is_private, say
+from bot.services import BotContext
 
 log = logging.getLogger(__name__)
+MAX_HEADLINE = 500
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, (NetworkError, RetryAfter)):  # transient; PTB or the user retries
         log.warning("Telegram request failed: %s", error)
@@ -25,9 +26,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         where = f" in chat {update.effective_chat.id}"
     log.error("unhandled error%s", where, exc_info=error)
     details = "".join(traceback.format_exception(error)) if error else ""
-    await services_of(context).reports.report(
-        f"error {type(error).__name__}{where}",
-        f"未处理的错误 / unhandled error{where}: {type(error).__name__}: {error}"[:500],
+    name = type(error).__name__
+    await context.services.reports.report(
+        f"error {name}{where}",
+        f"未处理的错误 / unhandled error{where}: {name}: {error}"[:MAX_HEADLINE],
         details,
     )
     if isinstance(update, Update) and is_private(update):  # never leave a member with silence

@@ -1,43 +1,32 @@
-"""How handlers answer: text built with `render.Builder` (user text needs no escaping),
-sent as entities, within Telegram's limits, in the chat and topic of the command."""
+"""How handlers answer: every reply to a member passes through here, so the rules for
+replies live in one place — entities, never parse modes; the chat and forum topic of the
+command; at most `MAX_REPLY_MESSAGES` messages of a group's budget."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
-from telegram import (
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    MessageEntity,
-    Update,
-)
+from telegram import CallbackQuery, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
 from bot.digest import DigestError
-from bot.publisher import ptb_entities, send_with_fallback
-from bot.render import TEXT_LIMIT, Builder, Message, api_calls, render_digest
+from bot.handlers.views import View, said
+from bot.render import TEXT_LIMIT, Message, api_calls, render_digest
+from bot.services import BotContext
 from bot.store import DigestEntry
+from bot.telegram_calls import NO_PREVIEW, ptb_entities, send_with_fallback
 from bot.texts import language_of, text
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
 # A reply in a group never takes more than this many messages of the group's budget.
 MAX_REPLY_MESSAGES = 2
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_ANSWER_CHARS = 200  # Telegram's limit for a callback query's toast
 
 
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.bot_data["services"]
-
-
-def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    return language_of(update.effective_user, services_of(context).settings.ui.language)
+def language(update: Update, context: BotContext) -> str:
+    return language_of(update.effective_user, context.services.settings.ui.language)
 
 
 def is_private(update: Update) -> bool:
@@ -48,50 +37,62 @@ def entities_of(message: Message) -> list[MessageEntity] | None:
     return ptb_entities([e.to_dict() for e in message.entities])
 
 
-async def reply(
-    update: Update, builder: Builder, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
+async def reply(update: Update, view: View) -> None:
     """Answer the command's message; the keyboard goes on the last part."""
     message = update.effective_message
     if message is None:
         return
-    parts = builder.messages(TEXT_LIMIT)[:MAX_REPLY_MESSAGES]
+    parts = view.body.messages(TEXT_LIMIT)[:MAX_REPLY_MESSAGES]
     for index, part in enumerate(parts):
         await message.reply_text(
             part.text,
             entities=entities_of(part),
             link_preview_options=NO_PREVIEW,
-            reply_markup=keyboard if index == len(parts) - 1 else None,
+            reply_markup=view.keyboard if index == len(parts) - 1 else None,
         )
 
 
-async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> None:
+async def say(update: Update, context: BotContext, key: str, **values: object) -> None:
     """A one-line answer from texts.py."""
-    builder = Builder()
-    builder.write(text(language(update, context), key, **values))
-    await reply(update, builder)
+    await reply(update, said(language(update, context), key, **values))
 
 
-async def edit(
-    query: CallbackQuery, builder: Builder, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
+async def edit(query: CallbackQuery, view: View) -> None:
     """Replace a paged answer in place, so that paging adds no messages to the chat."""
-    (first, *_) = builder.messages(TEXT_LIMIT) or [Message("…")]
+    (first, *_) = view.body.messages(TEXT_LIMIT) or [Message("…")]
     try:
         await query.edit_message_text(
             first.text,
             entities=entities_of(first),
             link_preview_options=NO_PREVIEW,
-            reply_markup=keyboard,
+            reply_markup=view.keyboard,
         )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
 
 
+async def deliver(update: Update, view: View) -> None:
+    """A fresh reply to a command, or the same message edited for a button press."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await edit(update.callback_query, view)
+    else:
+        await reply(update, view)
+
+
+async def answer(update: Update, context: BotContext, key: str, **values: object) -> None:
+    """A toast for a button press, a one-line reply for a command."""
+    if update.callback_query is not None:
+        toast = text(language(update, context), key, **values)[:MAX_ANSWER_CHARS]
+        await update.callback_query.answer(toast)
+    else:
+        await say(update, context, key, **values)
+
+
 async def send_digest(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     entry: DigestEntry,
     *,
     card: InlineKeyboardMarkup | None = None,
@@ -113,12 +114,12 @@ async def send_digest(
         await send_with_fallback(context.bot, call, chat.id, thread_id=thread, reply_markup=markup)
 
 
-async def _posted_calls(context: ContextTypes.DEFAULT_TYPE, entry: DigestEntry) -> list | None:
+async def _posted_calls(context: BotContext, entry: DigestEntry) -> list[dict[str, Any]] | None:
     """The calls the ledger recorded when the digest went to the (first) group, so that
     members see exactly what was posted; rendered from the file if it was not posted."""
-    services = services_of(context)
+    services = context.services
     first = services.settings.publish.targets[0]
-    posted = await services.store.publication(entry.slug, first.chat, first.thread_id)
+    posted = await services.ledger.publication(entry.slug, first.chat, first.thread_id)
     if posted is not None and posted.done and posted.content_hash == entry.content_hash:
         return [part.payload for part in posted.parts]
     try:

@@ -10,27 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_app, serving
+from bot.app import build_app, serving
 from bot.config import Settings, load_settings
 from bot.digest import load_digest
-from bot.handlers import public
 from bot.publisher import Retries
+from bot.publishing import sync
 from bot.render import render_digest
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
+from bot.services import Services, services_of
 from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
 from tests.samples import SAMPLE, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
 BOT = "digest_test_bot"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cooldowns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts with nobody cooling down."""
-    monkeypatch.setattr(public, "full_digests", type(public.full_digests)(60))
-    monkeypatch.setattr(public, "group_commands", type(public.group_commands)(5))
-    monkeypatch.setattr(public, "group_full_digests", type(public.group_full_digests)(600))
 
 
 @pytest.fixture
@@ -55,7 +48,7 @@ async def bot(tmp_path: Path, emulator: TelegramEmulator, content: Path) -> Asyn
             retries=Retries(attempts=3, first_delay=0.05, read_timeout=1.0),
         )
         async with serving(app):
-            yield app.bot_data["services"]
+            yield services_of(app)
     assert emulator.violations == []
     # getUpdates is left out: the emulator answers the poll cut short at shutdown with 409.
     refused = [
@@ -341,7 +334,7 @@ async def test_injection_attempts_are_just_text(
 ) -> None:
     (answer,) = await ask(emulator, MEMBER, MEMBER, f"/search {query}")
     assert answer.text.startswith("没有找到")
-    assert await bot.store.count() == 13
+    assert await bot.store.archive.count() == 13
 
 
 async def test_over_long_arguments_are_refused_politely(
@@ -435,9 +428,7 @@ async def test_status_shows_schedule_index_failures_and_version(
     bot: Services, emulator: TelegramEmulator, content: Path
 ) -> None:
     write_digest(content, front="title: 坏文件", name="2026-03-01-bad.md")
-    from bot.jobs import sync
-
-    await sync(bot.store, bot.settings.content)
+    await sync(bot)
     (status,) = await ask(emulator, ADMIN, ADMIN, "/status")
     lines = status.text.split("\n")
     assert lines[0] == "运行状态"

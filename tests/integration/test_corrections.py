@@ -10,6 +10,7 @@ from bot.config import Settings, load_settings
 from bot.digest import load_digest
 from bot.render import render_digest
 from bot.sandbox.telegram_api import TelegramEmulator
+from bot.services import services_of
 from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
@@ -63,7 +64,7 @@ async def test_a_text_cover_is_corrected_as_text(
     async with serving(build_app(settings, store, flood=BOT_FAST)) as app:
         await emulator.wait_for(GROUP, 6)
         path = edit_file(content, "定价持平", "价格不变")
-        publisher = app.bot_data["services"].publisher
+        publisher = services_of(app).publisher
         correction = await publisher.correct(load_digest(path), settings.publish.targets[0])
     assert (correction.edited, correction.refused) == (2, None)
     cover = emulator.transcript(GROUP)[0]

@@ -17,11 +17,13 @@ from bot.app import build_app, serving
 from bot.config import Settings, load_settings
 from bot.digest import load_digest
 from bot.flood import FloodLimits as BotFloodLimits
-from bot.jobs import publish_due
+from bot.instance import AlreadyRunning, InstanceLock
 from bot.publisher import Retries
+from bot.publishing import publish_due
 from bot.render import Message, render_digest
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
-from bot.store import Store, StoreLocked
+from bot.services import services_of
+from bot.store import Store
 from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
 from tests.samples import SAMPLE, write_digest
 
@@ -61,7 +63,9 @@ async def test_scheduled_job_posts_the_sample_once_in_order_at_real_limits(
             assert all(m.link_preview_options == {"is_disabled": True} for m in sent[1:])
             assert emu.violations == []
             assert elapsed < 5 * 1.2 + 2  # paced at 1 message/s, not slower than needed
-            publication = await store.publication(load_digest(SAMPLE).slug, "@ai_news_plus", None)
+            publication = await store.ledger.publication(
+                load_digest(SAMPLE).slug, "@ai_news_plus", None
+            )
             assert publication is not None and publication.done
             assert [p.message_id for p in publication.parts] == [m.message_id for m in sent]
 
@@ -72,7 +76,7 @@ async def test_restart_after_a_full_publication_posts_nothing(
     async with serving(app_for(settings, store)):
         await emulator.wait_for(GROUP, 6)
     async with serving(app_for(settings, store)) as app:
-        services = app.bot_data["services"]
+        services = services_of(app)
         assert await publish_due(services, dt.datetime.now(dt.UTC)) == []
         await asyncio.sleep(0.5)
     assert len(emulator.transcript(GROUP)) == 6
@@ -170,7 +174,7 @@ async def test_broken_file_is_skipped_and_the_good_one_published(
     write_digest(content, front="title: [broken\ndate: 2026-02-22", name="2026-02-22-broken.md")
     async with serving(app_for(settings, store)):
         await emulator.wait_for(GROUP, 6)
-    failures = await store.failures()
+    failures = await store.archive.failures()
     assert [path.name for path, _ in failures] == ["2026-02-22-broken.md"]
     assert "invalid YAML front matter" in failures[0][1]
 
@@ -185,12 +189,12 @@ async def test_chat_that_refuses_pauses_the_publication_and_tells_the_admins(
         async with serving(app_for(settings, store)) as app:
             headline, details = await emulator.wait_for(ADMIN, 2)
             # The next check fails the same way: the same problem is not reported again.
-            await publish_due(app.bot_data["services"], dt.datetime.now(dt.UTC))
+            await publish_due(services_of(app), dt.datetime.now(dt.UTC))
         assert headline.text.startswith("⚠️ digest-bot\n日报发布暂停 / publication paused:")
         assert "@no_such_group" in (headline.text or "")
         assert "chat not found" in (details.text or "").lower()
         assert details.entities[0]["type"] == "pre"
-        (pending,) = await store.pending_publications()
+        (pending,) = await store.ledger.pending_publications()
         assert pending.attempts == 2 and "chat not found" in (pending.last_error or "").lower()
     assert len(emulator.transcript(ADMIN)) == 2
 
@@ -210,7 +214,7 @@ async def test_missed_schedule_catches_up_once_within_the_window(
     )
     async with await Store.open(settings.storage.path) as store:
         app = app_for(settings, store)
-        services = app.bot_data["services"]
+        services = services_of(app)
         async with app:
             assert await publish_due(services, at(7, 59)) == []  # before the time
             assert await publish_due(services, at(14, 1)) == []  # window over
@@ -233,7 +237,7 @@ async def test_future_dated_digest_waits_for_its_day(
     async with await Store.open(settings.storage.path) as store:
         app = app_for(settings, store)
         async with app:
-            services = app.bot_data["services"]
+            services = services_of(app)
             (today,) = await publish_due(services, at(8, 0, day=21))
             assert today.publication.slug == "2026-02-21-ai-daily"
             (tomorrow,) = await publish_due(services, at(8, 0, day=22))
@@ -243,9 +247,9 @@ async def test_future_dated_digest_waits_for_its_day(
 
 
 async def test_second_instance_refuses_to_start(settings: Settings) -> None:
-    async with await Store.open(settings.storage.path, exclusive=True):
-        with pytest.raises(StoreLocked):
-            await Store.open(settings.storage.path, exclusive=True)
+    with InstanceLock.acquire(settings.storage.path):
+        with pytest.raises(AlreadyRunning):
+            InstanceLock.acquire(settings.storage.path)
         second = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -281,9 +285,9 @@ async def test_one_digest_to_several_targets_each_with_its_own_ledger(
         assert all(m.thread_id == topic for m in in_topic)
         assert [m.text for m in in_topic] == [m.text for m in emulator.transcript(GROUP)]
         slug = load_digest(SAMPLE).slug
-        first = await store.publication(slug, "@ai_news_plus", None)
-        second = await store.publication(slug, forum, topic)
+        first = await store.ledger.publication(slug, "@ai_news_plus", None)
+        second = await store.ledger.publication(slug, forum, topic)
         assert first and second and first.done and second.done and first.id != second.id
         async with serving(app_for(settings, store)) as app:
-            assert await publish_due(app.bot_data["services"], dt.datetime.now(dt.UTC)) == []
+            assert await publish_due(services_of(app), dt.datetime.now(dt.UTC)) == []
     assert len(emulator.transcript(forum)) == 6

@@ -1,0 +1,252 @@
+"""What the bot says, as pure functions: data in, text (a `Builder`) and a keyboard out.
+
+No Telegram calls and no database here, so every reply can be read and tested on its
+own; handlers fetch the data, pick a view and send it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import keyboards
+from bot.render import Builder, Rendering
+from bot.store import DigestEntry, Publication, SearchPage
+from bot.texts import text
+
+PAGE_SIZE = 8
+TAGS_PER_PAGE = 20
+MAX_FAILURES_SHOWN = 10
+# (command, the texts.py key of its argument) in menu order.
+PUBLIC_COMMANDS: tuple[tuple[str, str | None], ...] = (
+    ("latest", None),
+    ("archive", "arg_archive"),
+    ("tag", "arg_tag"),
+    ("search", "arg_search"),
+    ("help", None),
+)
+ADMIN_COMMANDS = ("publish", "status")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A reply: its text with entities, and the keyboard that goes under it."""
+
+    body: Builder
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def line(value: str) -> View:
+    body = Builder()
+    body.write(value)
+    return View(body)
+
+
+def said(lang: str, key: str, **values: object) -> View:
+    """A one-line answer from texts.py."""
+    return line(text(lang, key, **values))
+
+
+def help_view(lang: str, *, admin: bool) -> View:
+    body = Builder()
+    body.write(text(lang, "about"))
+    body.block()
+    body.styled("bold", text(lang, "commands_heading"))
+    for command, argument in PUBLIC_COMMANDS:
+        usage = f"/{command}" + (f" {text(lang, argument)}" if argument else "")
+        body.line(f"{usage} — {text(lang, 'cmd_' + command)}")
+    if admin:
+        body.block()
+        body.styled("bold", text(lang, "admin_heading"))
+        body.line(f"/publish {text(lang, 'arg_publish')} — {text(lang, 'cmd_publish')}")
+        body.line(f"/status — {text(lang, 'cmd_status')}")
+    return View(body)
+
+
+def digest_list(
+    lang: str,
+    title: str,
+    entries: Sequence[DigestEntry],
+    *,
+    page: int,
+    total: int,
+    kind: str,
+    value: str,
+    deep_link: str | None,
+) -> View:
+    """A page of digests (archive, month, tag) with one button each and ◀ ▶ paging."""
+    pages = math.ceil(total / PAGE_SIZE)
+    body = Builder()
+    body.styled("bold", title)
+    body.line(text(lang, "page", page=page + 1, pages=pages, total=total))
+    body.block()
+    for entry in entries:
+        body.line(f"{entry.date.isoformat()}  {entry.title}")
+    rows = keyboards.digest_buttons(list(entries), bot_username=deep_link)
+    rows.append(_pager(lang, kind, page, pages, value))
+    return View(body, keyboards.markup(rows))
+
+
+def tags_view(lang: str, tags: Sequence[tuple[str, int]], page: int) -> View:
+    """One page of tags as buttons, two a row, most used first."""
+    pages = math.ceil(len(tags) / TAGS_PER_PAGE)
+    page = min(page, pages - 1)
+    shown = tags[page * TAGS_PER_PAGE : (page + 1) * TAGS_PER_PAGE]
+    body = Builder()
+    body.styled("bold", text(lang, "tags_heading", count=len(tags)))
+    buttons = [
+        InlineKeyboardButton(
+            keyboards.button_text(f"{name} ({count})"),
+            callback_data=keyboards.data(keyboards.TAG, 0, keyboards.tag_token(name)),
+        )
+        for name, count in shown
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(_pager(lang, keyboards.TAGS, page, pages, ""))
+    return View(body, keyboards.markup(rows))
+
+
+def search_view(
+    lang: str, query: str, found: SearchPage, page: int, *, shown_query: str, deep_link: str | None
+) -> View:
+    """Hits with a snippet each, the match in bold; paging while the query fits a button."""
+    body = Builder()
+    body.styled("bold", text(lang, "search_heading", query=shown_query))
+    if found.total_is_exact:
+        pages = math.ceil(found.total / PAGE_SIZE)
+        body.line(text(lang, "page", page=page + 1, pages=pages, total=found.total))
+    else:  # counting stopped early: a page count would be a guess
+        pages = page + 2 if found.has_more else page + 1
+        body.line(text(lang, "page_of_many", page=page + 1, total=found.total))
+    for hit in found.hits:
+        body.block()
+        body.styled("bold", f"{hit.entry.date.isoformat()} {hit.entry.title}")
+        body.line(hit.snippet.before)
+        body.styled("bold", hit.snippet.match)
+        body.write(hit.snippet.after)
+    rows = keyboards.digest_buttons([hit.entry for hit in found.hits], bot_username=deep_link)
+    if keyboards.fits(keyboards.SEARCH, pages, query):
+        rows.append(_pager(lang, keyboards.SEARCH, page, pages, query))
+    elif pages > 1:
+        body.block()
+        body.write(text(lang, "more_results"))
+    return View(body, keyboards.markup(rows))
+
+
+def card_keyboard(lang: str, bot_username: str, slug: str) -> InlineKeyboardMarkup:
+    """The 📖 button under a digest's cover in a group: a deep link into the private chat."""
+    url = keyboards.open_url(bot_username, slug)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text(lang, "read_in_full"), url=url)]])
+
+
+def publish_preview(
+    lang: str,
+    entry: DigestEntry,
+    title: str,
+    rendering: Rendering,
+    *,
+    targets: str,
+    mode: str,
+    already: bool,
+) -> View:
+    """Every message that will be posted, with its length, and the buttons that post it;
+    without buttons when there is nothing to do in that mode."""
+    body = Builder()
+    body.write(text(lang, "publish_preview", target=targets))
+    body.block()
+    body.styled("bold", title)
+    body.line(f"{entry.date.isoformat()} · {entry.slug}")
+    body.block()
+    body.write(text(lang, "publish_parts", count=len(rendering.messages)))
+    for number, message in enumerate(rendering.messages, 1):
+        if message.photo:
+            part = text(lang, "part_cover_photo")
+        else:
+            first = message.text.split("\n", 1)[0][:40]
+            part = text(lang, "part_text", first=first, length=message.length)
+        body.line(f"{number}. {part}")
+    for note in rendering.dropped:
+        body.line(f"⚠️ {note}")
+    body.block()
+    if mode == keyboards.UPDATE:
+        if not already:
+            body.write(text(lang, "not_published_yet"))
+            return View(body)
+        body.write(text(lang, "will_update"))
+        go = "update_button"
+    elif already and mode == keyboards.NEW:
+        body.write(text(lang, "already_published"))
+        return View(body)
+    elif already:
+        body.write(text(lang, "will_force"))
+        go = "force_button"
+    else:
+        go = "publish_button"
+    go_button = InlineKeyboardButton(
+        text(lang, go), callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, mode)
+    )
+    cancel = InlineKeyboardButton(
+        text(lang, "cancel_button"), callback_data=keyboards.data(keyboards.CANCEL)
+    )
+    return View(body, InlineKeyboardMarkup([[go_button, cancel]]))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFacts:
+    """What /status reports, gathered by the handler."""
+
+    version: str
+    targets: str
+    time: str
+    zone: str
+    next_run: str | None
+    indexed: int
+    last: Publication | None
+    failures: Sequence[tuple[str, str]]
+
+
+def status_view(lang: str, facts: StatusFacts) -> View:
+    body = Builder()
+    body.styled("bold", text(lang, "status_heading"))
+    body.line(text(lang, "status_version", version=facts.version))
+    body.line(text(lang, "status_target", target=facts.targets, time=facts.time, zone=facts.zone))
+    if facts.next_run is not None:
+        body.line(text(lang, "status_next", when=facts.next_run))
+    else:
+        body.line(text(lang, "status_none_scheduled"))
+    body.line(text(lang, "status_indexed", count=facts.indexed))
+    last = facts.last
+    if last is None:
+        body.line(text(lang, "status_never"))
+    else:
+        sent = sum(1 for part in last.parts if part.message_id is not None)
+        state = (
+            text(lang, "state_done")
+            if last.done
+            else text(lang, "state_pending", attempts=last.attempts, error=last.last_error or "—")
+        )
+        body.line(
+            text(
+                lang,
+                "status_last",
+                slug=last.slug,
+                target=str(last.chat),
+                state=state,
+                parts=f"{sent}/{len(last.parts)}",
+            )
+        )
+    if facts.failures:
+        body.block()
+        body.styled("bold", text(lang, "status_failures", count=len(facts.failures)))
+        for name, reason in facts.failures[:MAX_FAILURES_SHOWN]:
+            body.line(f"• {name}: {reason}")
+        if len(facts.failures) > MAX_FAILURES_SHOWN:
+            body.line("…")
+    return View(body)
+
+
+def _pager(lang: str, kind: str, page: int, pages: int, value: str) -> list[InlineKeyboardButton]:
+    return keyboards.pager(kind, page, pages, value, text(lang, "previous"), text(lang, "next"))

@@ -1,0 +1,95 @@
+"""What jobs and handlers work with, created once per running bot, and their typed context.
+
+Handlers and jobs import this module, never `bot.app`: the composition root depends on
+them, not the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.config import Settings
+from bot.cooldown import Cooldowns
+from bot.digest import Digest, load_digest
+from bot.publisher import Publisher, Retries
+from bot.reports import AdminReports
+from bot.store import Archive, Ledger, Search, Store
+
+SERVICES_KEY = "services"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The settings, the store's three views, the publisher, the reports and the members'
+    limits; everything with state lives here, not in module globals."""
+
+    settings: Settings
+    store: Store
+    publisher: Publisher
+    reports: AdminReports
+    cooldowns: Cooldowns = field(default_factory=Cooldowns)
+    # Slugs being published from a button now: a second press must not start a second round.
+    in_flight: set[str] = field(default_factory=set)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, store: Store, bot: Bot, *, retries: Retries | None = None
+    ) -> Services:
+        """The one wiring of publisher and reports, for the running bot and the CLI alike."""
+        reports = AdminReports(bot, settings.admins.user_ids)
+        publisher = Publisher(
+            bot,
+            store.ledger,
+            reports=reports,
+            max_messages=settings.content.max_messages,
+            retries=retries,
+        )
+        return cls(settings, store, publisher, reports)
+
+    @property
+    def archive(self) -> Archive:
+        return self.store.archive
+
+    @property
+    def search(self) -> Search:
+        return self.store.search
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.store.ledger
+
+    async def load_digest(self, path: Path) -> Digest:
+        """A digest file with the configured limits, read off the event loop."""
+        content = self.settings.content
+        return await asyncio.to_thread(
+            load_digest, path, content_dir=content.dir, max_bytes=content.max_bytes
+        )
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+    """The context every handler and job gets: `context.services` is typed."""
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.bot_data[SERVICES_KEY]
+        return services
+
+
+def context_types() -> ContextTypes[BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any]]:
+    return ContextTypes(context=BotContext)
+
+
+def attach(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    """Make `services` what `BotContext.services` returns for this application."""
+    app.bot_data[SERVICES_KEY] = services
+
+
+def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    services: Services = app.bot_data[SERVICES_KEY]
+    return services

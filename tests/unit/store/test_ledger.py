@@ -1,0 +1,196 @@
+"""The publication ledger: rounds, parts in order, survival across kills."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+import bot.store.ledger
+import bot.store.schema
+import bot.store.search
+import bot.store.sync
+from bot.store import LedgerError, Store
+from tests.unit.store.conftest import run_child
+
+# --- publication ledger -----------------------------------------------------------------
+
+PAYLOADS = [
+    {"method": "sendPhoto", "photo": "https://x/y.png", "caption": "封面"},
+    {"method": "sendMessage", "text": "第一部分", "entities": [{"type": "bold", "offset": 0}]},
+    {"method": "sendMessage", "text": "第二部分"},
+]
+
+
+async def test_start_publication_creates_a_pending_round(store: Store) -> None:
+    publication = await store.ledger.start_publication("s", "hash1", -1001, 5, PAYLOADS)
+    assert (publication.slug, publication.chat, publication.thread_id) == ("s", -1001, 5)
+    assert (publication.round, publication.state, publication.content_hash) == (
+        1,
+        "pending",
+        "hash1",
+    )
+    assert [p.payload for p in publication.parts] == PAYLOADS
+    assert [p.idx for p in publication.parts] == [0, 1, 2]
+    assert publication.next_part == publication.parts[0]
+    assert not publication.done
+    assert (publication.attempts, publication.last_error, publication.finished_at) == (
+        0,
+        None,
+        None,
+    )
+
+
+async def test_start_publication_returns_the_existing_round(store: Store) -> None:
+    first = await store.ledger.start_publication("s", "hash1", "@Chan_nel", None, PAYLOADS)
+    again = await store.ledger.start_publication("s", "hash2", "@chan_nel", 0, [{"other": True}])
+    assert again == first  # same key (usernames ignore case, 0 is no topic); payloads ignored
+    assert again.chat == "@chan_nel"
+
+
+async def test_chat_ids_as_text_and_int_are_the_same_chat(store: Store) -> None:
+    first = await store.ledger.start_publication("s", "h", -100123, None, PAYLOADS)
+    assert await store.ledger.start_publication("s", "h", "-100123", None, PAYLOADS) == first
+    assert (await store.ledger.publication("s", "-100123", 0)) == first
+    other_topic = await store.ledger.start_publication("s", "h", -100123, 9, PAYLOADS)
+    assert other_topic.id != first.id and other_topic.round == 1
+
+
+async def test_forcing_starts_a_new_round(store: Store) -> None:
+    first = await store.ledger.start_publication("s", "hash1", -1, None, PAYLOADS)
+    for i, _ in enumerate(PAYLOADS):
+        await store.ledger.mark_part_sent(first.id, i, 100 + i)
+    second = await store.ledger.start_publication("s", "hash2", -1, None, PAYLOADS[:1], force=True)
+    assert (second.round, second.state, second.content_hash) == (2, "pending", "hash2")
+    assert len(second.parts) == 1
+    latest = await store.ledger.publication("s", -1, None)
+    assert latest == second
+
+
+async def test_parts_are_marked_in_order_until_done(store: Store) -> None:
+    publication = await store.ledger.start_publication("s", "h", -1, None, PAYLOADS)
+    with pytest.raises(LedgerError, match=r"part 0 of publication \d+ must be sent before part 1"):
+        await store.ledger.mark_part_sent(publication.id, 1, 11)
+    publication = await store.ledger.mark_part_sent(publication.id, 0, 10)
+    assert publication.next_part is not None and publication.next_part.idx == 1
+    assert publication.parts[0].message_id == 10
+    assert publication.state == "pending"
+    assert await store.ledger.mark_part_sent(publication.id, 0, 10) == publication  # a replay
+    with pytest.raises(LedgerError, match="already sent as message 10"):
+        await store.ledger.mark_part_sent(publication.id, 0, 99)
+    await store.ledger.mark_part_sent(publication.id, 1, 11)
+    publication = await store.ledger.mark_part_sent(publication.id, 2, 12)
+    assert publication.done and publication.next_part is None
+    assert publication.finished_at is not None
+    assert [p.message_id for p in publication.parts] == [10, 11, 12]
+
+
+async def test_marking_unknown_parts_fails(store: Store) -> None:
+    publication = await store.ledger.start_publication("s", "h", -1, None, PAYLOADS)
+    with pytest.raises(LedgerError, match="has no part 3"):
+        await store.ledger.mark_part_sent(publication.id, 3, 1)
+    with pytest.raises(LedgerError, match="no publication 999"):
+        await store.ledger.mark_part_sent(999, 0, 1)
+    with pytest.raises(LedgerError, match="no publication 999"):
+        await store.ledger.mark_attempt_failed(999, "x")
+    with pytest.raises(TypeError):
+        await store.ledger.mark_part_sent(publication.id, 0, "1")  # type: ignore[arg-type]
+
+
+async def test_failed_attempts_are_counted(store: Store) -> None:
+    publication = await store.ledger.start_publication("s", "h", -1, None, PAYLOADS)
+    await store.ledger.mark_attempt_failed(publication.id, "Flood control exceeded")
+    await store.ledger.mark_attempt_failed(publication.id, "x" * 5000)
+    publication = await store.ledger.publication("s", -1, None)
+    assert publication is not None
+    assert publication.attempts == 2
+    assert publication.last_error == "x" * bot.store.ledger.MAX_ERROR_CHARS
+    assert publication.state == "pending"
+
+
+async def test_pending_last_and_published(store: Store) -> None:
+    a = await store.ledger.start_publication("a", "h", -1, None, PAYLOADS[:1])
+    b = await store.ledger.start_publication("b", "h", -1, None, PAYLOADS)
+    c = await store.ledger.start_publication("c", "h", -2, 3, PAYLOADS)
+    await store.ledger.mark_part_sent(a.id, 0, 1)  # a is done
+    await store.ledger.mark_part_sent(c.id, 0, 2)  # c half sent
+    b2 = await store.ledger.start_publication("b", "h", -1, None, PAYLOADS, force=True)
+    assert [p.id for p in await store.ledger.pending_publications()] == [c.id, b2.id]
+    assert b.id not in [p.id for p in await store.ledger.pending_publications()]  # superseded
+
+    last = await store.ledger.last_publication()
+    assert last is not None and last.id == b2.id
+    await store.ledger.mark_attempt_failed(c.id, "boom")
+    last = await store.ledger.last_publication()
+    assert last is not None and last.id == c.id
+
+    assert await store.ledger.published_slugs(-1, None) == {"a", "b"}
+    assert await store.ledger.published_slugs(-2, 3) == {"c"}
+    assert await store.ledger.published_slugs(-2, None) == set()
+
+
+async def test_empty_and_unserialisable_payloads_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="at least one part"):
+        await store.ledger.start_publication("s", "h", -1, None, [])
+    with pytest.raises(TypeError):
+        await store.ledger.start_publication("s", "h", -1, None, [{"x": object()}])
+    assert await store.ledger.publication("s", -1, None) is None
+    assert await store.ledger.last_publication() is None
+    with pytest.raises(ValueError, match="not a chat id"):
+        await store.ledger.start_publication("s", "h", "chat", None, PAYLOADS)
+
+
+async def test_a_half_sent_publication_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with await Store.open(path) as store:
+        publication = await store.ledger.start_publication("s", "h", -1, None, PAYLOADS)
+        await store.ledger.mark_part_sent(publication.id, 0, 500)
+    async with await Store.open(path) as store:
+        (resumed,) = await store.ledger.pending_publications()
+        assert resumed.id == publication.id
+        assert resumed.next_part is not None and resumed.next_part.idx == 1
+        assert resumed.next_part.payload == PAYLOADS[1]
+        assert resumed.parts[0].message_id == 500
+
+
+@pytest.mark.parametrize("k", [0, 1])
+async def test_a_killed_process_loses_nothing(tmp_path: Path, k: int) -> None:
+    path = tmp_path / "bot.sqlite3"
+    child = await run_child(
+        "import asyncio, json, sys\n"
+        "from pathlib import Path\n"
+        "from bot.store import Store\n"
+        "async def main():\n"
+        "    store = await Store.open(Path(sys.argv[1]))\n"
+        "    payloads = json.loads(sys.argv[3])\n"
+        "    p = await store.ledger.start_publication('s', 'h', -1, None, payloads)\n"
+        "    for i in range(int(sys.argv[2]) + 1):\n"
+        "        await store.ledger.mark_part_sent(p.id, i, 1000 + i)\n"
+        "    print('marked', flush=True)\n"
+        "    sys.stdin.read()\n"
+        "asyncio.run(main())\n",
+        str(path),
+        str(k),
+        json.dumps(PAYLOADS),
+    )
+    assert child.stdout is not None
+    try:
+        assert await asyncio.wait_for(child.stdout.readline(), 30) == b"marked\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    async with await Store.open(path) as store:
+        (publication,) = await store.ledger.pending_publications()
+        assert publication.next_part is not None and publication.next_part.idx == k + 1
+        assert [p.message_id for p in publication.parts[: k + 1]] == [
+            1000 + i for i in range(k + 1)
+        ]
+        assert [p.payload for p in publication.parts] == PAYLOADS
+        done = publication
+        for i in range(k + 1, len(PAYLOADS)):
+            done = await store.ledger.mark_part_sent(publication.id, i, 2000 + i)
+        assert done.done
