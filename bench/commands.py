@@ -33,7 +33,7 @@ from bot.publishing import sync_index
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import services_of
 from bot.store import Store
-from tests.conftest import ADMIN, write_config
+from tests.helpers import ADMIN, write_config
 
 COUNT = 10_000
 ROUNDS = 200  # sequential commands per kind, for latency

@@ -19,7 +19,7 @@ from bot.digest import load_digest
 from bot.publisher import Publisher
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
-from tests.conftest import GROUP, GROUP_NAME, write_config
+from tests.helpers import GROUP, GROUP_NAME, write_config
 from tests.samples import SAMPLE
 
 ROUNDS = 3

@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.command(args)
+        status: int = args.command(args)
+        return status
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.key == "telegram.token":

@@ -23,6 +23,8 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
+_Result = bool | dict[str, Any] | list[dict[str, Any]]
+
 # Requests that put a message in a chat; everything else is not paced.
 _POSTING = frozenset(
     {
@@ -71,13 +73,13 @@ class FloodControl(BaseRateLimiter[None]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        callback: Callable[..., Coroutine[Any, Any, _Result]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+    ) -> _Result:
         chat = data.get("chat_id")
         if endpoint not in _POSTING or chat is None:
             return await self._with_retries(callback, args, kwargs, None)
@@ -85,7 +87,13 @@ class FloodControl(BaseRateLimiter[None]):
         async with self._locks[key]:  # one request per chat at a time keeps the spacing exact
             return await self._with_retries(callback, args, kwargs, key)
 
-    async def _with_retries(self, callback, args, kwargs, key: str | None):
+    async def _with_retries(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, _Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        key: str | None,
+    ) -> _Result:
         for attempt in range(self._limits.max_retries + 1):
             if key is not None:
                 await self._wait_for_slot(key)

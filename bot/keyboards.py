@@ -79,9 +79,11 @@ def button_text(text: str) -> str:
     return text if len(text) <= MAX_BUTTON_TEXT else text[: MAX_BUTTON_TEXT - 1] + "…"
 
 
-def pager(kind: str, page: int, pages: int, value: str, previous: str, following: str):
+def pager(
+    kind: str, page: int, pages: int, value: str, previous: str, following: str
+) -> list[InlineKeyboardButton]:
     """A row of ◀ ▶ buttons for a paged list, or nothing when one page holds it all."""
-    row = []
+    row: list[InlineKeyboardButton] = []
     if page > 0:
         row.append(InlineKeyboardButton(previous, callback_data=data(kind, page - 1, value)))
     if page + 1 < pages:
@@ -94,7 +96,9 @@ def open_url(bot_username: str, slug: str) -> str:
     return f"https://t.me/{bot_username}?start={DEEP_LINK}{slug}"
 
 
-def digest_buttons(entries: list[DigestEntry], *, bot_username: str | None) -> list[list]:
+def digest_buttons(
+    entries: list[DigestEntry], *, bot_username: str | None
+) -> list[list[InlineKeyboardButton]]:
     """One button per digest: a callback in private chats, a deep link (with the bot's
     username) from groups, so that opening a digest never posts it in the group."""
     rows = []

@@ -7,6 +7,7 @@ error texts and the admin reports all go through it.
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.config import Settings
 
@@ -14,8 +15,14 @@ TOKEN_PLACEHOLDER = "<token>"
 
 
 def redact(text: str, token: str) -> str:
-    """The text with the bot token replaced; a URL in an error message may carry it."""
-    return text.replace(token, TOKEN_PLACEHOLDER) if token else text
+    """The text with the bot token replaced; a URL in an error message may carry it.
+
+    Case does not matter: python-telegram-bot capitalises Telegram's error texts with
+    `str.capitalize()`, which lowers the case of every letter after the first.
+    """
+    if not token:
+        return text
+    return re.sub(re.escape(token), TOKEN_PLACEHOLDER, text, flags=re.IGNORECASE)
 
 
 class RedactingFormatter(logging.Formatter):

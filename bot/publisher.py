@@ -51,7 +51,7 @@ class Retries:
     read_timeout: float = 30.0  # Telegram fetches a cover URL before it answers
 
     def delay(self, attempt: int) -> float:
-        return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
+        return float(min(self.first_delay * 2 ** (attempt - 1), self.max_delay))
 
 
 @dataclass(frozen=True, slots=True)

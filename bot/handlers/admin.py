@@ -109,9 +109,9 @@ async def publish_pressed(update: Update, context: BotContext) -> None:
     if entry is None or press.value in services.in_flight:
         await query.answer(text(lang, "stale_button" if entry is None else "publishing"))
         return
-    await query.answer()
-    services.in_flight.add(entry.slug)
+    services.in_flight.add(entry.slug)  # before any await: a second press may be next
     try:
+        await query.answer()
         await edit(query, views.said(lang, "publishing"))
         result = await _publish_entry(context, entry, mode=press.mode, lang=lang)
     finally:

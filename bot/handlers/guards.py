@@ -36,7 +36,7 @@ def command_of(update: Update, bot_username: str) -> str | None:
     return name.lower()
 
 
-def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext]:
+def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext, None]:
     """In a group, a member's commands to this bot beyond one per few seconds are ignored,
     so nobody can spend the group's flood budget alone. Every command counts, the admins'
     included; other bots' commands and plain messages do not."""

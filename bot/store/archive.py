@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.digest import tag_key
-from bot.store.db import Database, scalar
+from bot.store.db import Database, fetch_all, scalar
 
 ENTRY_COLUMNS = (
     "d.slug, d.path, d.date, d.title, d.category, d.tags, d.summary, d.cover, d.content_hash"
@@ -53,14 +53,15 @@ class Archive:
 
     async def get(self, slug: str) -> DigestEntry | None:
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
-                f"SELECT {ENTRY_COLUMNS} FROM digests d WHERE d.slug = ?", (slug,)
+            rows = await fetch_all(
+                db, f"SELECT {ENTRY_COLUMNS} FROM digests d WHERE d.slug = ?", (slug,)
             )
         return entry_from_row(rows[0]) if rows else None
 
     async def by_date(self, date: dt.date) -> list[DigestEntry]:
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 f"SELECT {ENTRY_COLUMNS} FROM digests d WHERE d.date = ? {NEWEST_FIRST}",
                 (date.isoformat(),),
             )
@@ -71,7 +72,8 @@ class Archive:
         publishing time zone, so a digest prepared for tomorrow is not shown early)."""
         limit = (on_or_before or dt.date.max).isoformat()
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 f"SELECT {ENTRY_COLUMNS} FROM digests d WHERE d.date <= ? {NEWEST_FIRST} LIMIT 1",
                 (limit,),
             )
@@ -99,7 +101,8 @@ class Archive:
         """Every tag with its number of digests, most used first; spellings that differ only
         in case or spaces count as one tag, shown in its most common spelling."""
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 """
                 WITH spellings AS (
                     SELECT tag_key, tag, count(*) AS n FROM digest_tags GROUP BY tag_key, tag
@@ -109,7 +112,7 @@ class Archive:
                     FROM spellings
                 )
                 SELECT tag, total FROM ranked WHERE rank = 1 ORDER BY total DESC, tag
-                """
+                """,
             )
         return [(r["tag"], r["total"]) for r in rows]
 
@@ -128,12 +131,12 @@ class Archive:
 
     async def failures(self) -> list[tuple[Path, str]]:
         async with self._db.read() as db:
-            rows = await db.execute_fetchall("SELECT path, reason FROM load_failures ORDER BY path")
+            rows = await fetch_all(db, "SELECT path, reason FROM load_failures ORDER BY path")
         return [(Path(r["path"]), r["reason"]) for r in rows]
 
     async def count(self) -> int:
         async with self._db.read() as db:
-            return await scalar(db, "SELECT count(*) FROM digests")
+            return int(await scalar(db, "SELECT count(*) FROM digests"))
 
 
 async def _page_rows(
@@ -143,7 +146,8 @@ async def _page_rows(
     never drags the other columns (bodies above all) along; `ids_sql` selects `d.id`
     from `digests d` and is a constant of this module, never built from input."""
     return list(
-        await db.execute_fetchall(
+        await fetch_all(
+            db,
             f"""
             SELECT {ENTRY_COLUMNS} FROM digests d JOIN (
                 {ids_sql} {NEWEST_FIRST} LIMIT :limit OFFSET :offset

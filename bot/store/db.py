@@ -87,7 +87,14 @@ async def scalar(
     """The first column of the first row, or None."""
     async with db.execute(sql, params) as cursor:
         row = await cursor.fetchone()
-    return row[0] if row is not None else None
+    return None if row is None else row[0]
+
+
+async def fetch_all(
+    db: aiosqlite.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[aiosqlite.Row]:
+    """Every row, as a list (aiosqlite types them as a mere iterable)."""
+    return list(await db.execute_fetchall(sql, params))
 
 
 def now_text() -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.db import Database, StoreError, now_text, parse_time, scalar
+from bot.store.db import Database, StoreError, fetch_all, now_text, parse_time, scalar
 
 MAX_ERROR_CHARS = 1000
 
@@ -124,7 +124,8 @@ class Ledger:
             raise TypeError(f"message_id must be an int, not {type(message_id).__name__}")
         async with self._db.write() as db:
             await _require_publication(db, publication_id)
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 "SELECT message_id FROM publication_parts WHERE publication_id = ? AND idx = ?",
                 (publication_id, idx),
             )
@@ -222,7 +223,8 @@ class Ledger:
         """Unfinished publications to resume, oldest first. A pending round that a forced
         newer round superseded is left alone: resuming it would post the digest twice."""
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 """
                 SELECT p.id FROM publications p
                 WHERE p.state = 'pending' AND p.round = (
@@ -230,22 +232,23 @@ class Ledger:
                     WHERE q.slug = p.slug AND q.chat = p.chat AND q.thread_id = p.thread_id
                 )
                 ORDER BY p.created_at, p.id
-                """
+                """,
             )
             return [await _publication(db, r["id"]) for r in rows]
 
     async def last_publication(self) -> Publication | None:
         """The most recently updated publication, for /status."""
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
-                "SELECT id FROM publications ORDER BY updated_at DESC, id DESC LIMIT 1"
+            rows = await fetch_all(
+                db, "SELECT id FROM publications ORDER BY updated_at DESC, id DESC LIMIT 1"
             )
             return await _publication(db, rows[0]["id"]) if rows else None
 
     async def published_slugs(self, chat: int | str, thread_id: int | None) -> set[str]:
         """Slugs with a publication in this chat (or topic), finished or started."""
         async with self._db.read() as db:
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 "SELECT DISTINCT slug FROM publications WHERE chat = ? AND thread_id = ?",
                 (chat_key(chat), thread_id or 0),
             )
@@ -273,7 +276,8 @@ def _chat_value(key: str) -> int | str:
 async def _latest_round(
     db: aiosqlite.Connection, slug: str, chat: str, thread: int
 ) -> Publication | None:
-    rows = await db.execute_fetchall(
+    rows = await fetch_all(
+        db,
         """
         SELECT id FROM publications WHERE slug = ? AND chat = ? AND thread_id = ?
         ORDER BY round DESC LIMIT 1
@@ -289,9 +293,10 @@ async def _require_publication(db: aiosqlite.Connection, publication_id: int) ->
 
 
 async def _publication(db: aiosqlite.Connection, publication_id: int) -> Publication:
-    rows = await db.execute_fetchall("SELECT * FROM publications WHERE id = ?", (publication_id,))
+    rows = await fetch_all(db, "SELECT * FROM publications WHERE id = ?", (publication_id,))
     row = rows[0]
-    parts = await db.execute_fetchall(
+    parts = await fetch_all(
+        db,
         """
         SELECT idx, payload, message_id FROM publication_parts
         WHERE publication_id = ? ORDER BY idx

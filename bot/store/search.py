@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.store.archive import ENTRY_COLUMNS, DigestEntry, check_window, entry_from_row
-from bot.store.db import Database
+from bot.store.db import Database, fetch_all
 from bot.store.schema import fold_ascii, gram_token
 
 SNIPPET_CHARS = 60
@@ -90,14 +90,16 @@ class Search:
         async with self._db.read() as db:
             ords = [
                 r[0]
-                for r in await db.execute_fetchall(
+                for r in await fetch_all(
+                    db,
                     f"SELECT rowid FROM {index} WHERE {index} MATCH :q"
                     " ORDER BY rowid DESC LIMIT :wanted",
                     {"q": arg, "wanted": wanted},
                 )
             ]
             page = ords[offset : offset + limit]
-            rows = await db.execute_fetchall(
+            rows = await fetch_all(
+                db,
                 f"""
                 SELECT {ENTRY_COLUMNS}, d.body FROM digests d
                 WHERE d.ord IN (SELECT value FROM json_each(:ords)) ORDER BY d.ord DESC

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.digest import Digest, DigestError, digest_paths, load_digest, tag_key
-from bot.store.db import Database, StoreError, now_text
+from bot.store.db import Database, StoreError, fetch_all, now_text
 
 # Files are loaded in batches in a worker thread, so a cancelled sync stops soon.
 _LOAD_BATCH = 64
@@ -81,14 +81,14 @@ class _ContentSync:
         db, stats = self.db, self.scan.stats
         self.indexed = {
             r["path"]: r
-            for r in await db.execute_fetchall(
-                "SELECT path, slug, mtime_ns, size, content_hash FROM digests"
+            for r in await fetch_all(
+                db, "SELECT path, slug, mtime_ns, size, content_hash FROM digests"
             )
         }
         self.failed = {
             r["path"]: r
-            for r in await db.execute_fetchall(
-                "SELECT path, reason, mtime_ns, size, slug FROM load_failures"
+            for r in await fetch_all(
+                db, "SELECT path, reason, mtime_ns, size, slug FROM load_failures"
             )
         }
         gone = [p for p in self.indexed if p not in stats]
@@ -296,8 +296,8 @@ async def _day_slot(db: aiosqlite.Connection, date: dt.date, slug: str) -> int:
     day's other digests move to their own rank where they are off it (the newcomer sorts
     before them, or one was deleted); usually none is, a day having one digest."""
     base = date.toordinal() * DAY_SLOTS
-    rows = await db.execute_fetchall(
-        "SELECT id, slug, ord FROM digests WHERE date = ? ORDER BY slug", (date.isoformat(),)
+    rows = await fetch_all(
+        db, "SELECT id, slug, ord FROM digests WHERE date = ? ORDER BY slug", (date.isoformat(),)
     )
     if len(rows) >= DAY_SLOTS:
         raise StoreError(f"more than {DAY_SLOTS} digests are dated {date}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.digest import load_digest
 from bot.render import api_calls, render_digest
 from bot.sandbox.telegram_api import TelegramEmulator
-from tests.conftest import GROUP, write_config
+from tests.helpers import GROUP, write_config
 from tests.samples import SAMPLE, write_digest
 
 

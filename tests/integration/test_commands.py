@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram import Bot, Update
 
 from bot.app import build_app, serving
 from bot.config import Settings, load_settings
 from bot.digest import load_digest
+from bot.handlers import views
+from bot.handlers.replies import MAX_REPLY_MESSAGES, reply
 from bot.publisher import Retries
 from bot.publishing import sync
 from bot.render import render_digest
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
-from tests.conftest import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
+from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
 from tests.samples import SAMPLE, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
@@ -448,3 +452,59 @@ async def test_group_commands_are_rate_limited_per_member(
     await ask(emulator, GROUP, MEMBER, "/archive")
     await silence(emulator, GROUP, MEMBER, "/archive")
     await ask(emulator, GROUP, MEMBER + 1, "/archive")
+
+
+# -- guarantees no other test guards ----------------------------------------------------
+
+
+async def test_a_failing_handler_apologises_reports_and_logs(
+    bot: Services, emulator: TelegramEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database goes away under the running bot: the member hears an apology, the
+    admins get the traceback, the log has one error line; in a group, nothing is said."""
+    await bot.store.close()
+    with caplog.at_level(logging.ERROR):
+        (apology,) = await ask(emulator, MEMBER, MEMBER, "/archive")
+        headline, details = await emulator.wait_for(ADMIN, 2)
+        await silence(emulator, GROUP, MEMBER + 7, "/archive")
+    assert apology.text == "抱歉，出了点问题，请稍后再试。"
+    assert headline.text.startswith("⚠️ digest-bot\n未处理的错误 / unhandled error in chat")
+    assert "StoreError" in headline.text and "is closed" in (details.text or "")
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.handlers.errors"] == [
+        f"unhandled error in chat {MEMBER}",
+        f"unhandled error in chat {GROUP}",
+    ]
+
+
+async def test_a_double_press_on_publish_posts_once(
+    bot: Services, emulator: TelegramEmulator
+) -> None:
+    (preview,) = await ask(emulator, ADMIN, ADMIN, "/publish 2026-02-21")
+    go, _cancel = buttons(preview)
+    emulator.press(ADMIN, ADMIN, preview.message_id, go["callback_data"])
+    emulator.press(ADMIN, ADMIN, preview.message_id, go["callback_data"])
+    await emulator.wait_for(GROUP, 6, timeout=20)
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if emulator.transcript(ADMIN)[-1].text.startswith("已发布"):
+            break
+    await asyncio.sleep(0.3)
+    assert len(emulator.transcript(GROUP)) == 6
+    toasts = [a.get("text") for a in emulator.callback_answers]
+    assert sorted(toasts, key=str) == [None, "正在发布…"]
+    publication = await bot.ledger.publication("2026-02-21-ai-daily", "@ai_news_plus", None)
+    assert publication is not None and publication.round == 1
+
+
+async def test_a_reply_in_a_group_takes_at_most_two_messages(
+    bot: Services, emulator: TelegramEmulator
+) -> None:
+    """However long a reply's text, a group gets at most MAX_REPLY_MESSAGES of it."""
+    update_id = emulator.command(GROUP, MEMBER, "/help@some_other_bot")
+    raw = next(u for u in emulator.pending_updates if u["update_id"] == update_id)
+    long_text = "\n\n".join(f"第 {i} 段：" + "很长的回复。" * 100 for i in range(40))
+    async with Bot(emulator.token, base_url=emulator.base_url) as ptb:
+        await reply(Update.de_json(raw, ptb), views.line(long_text))
+    sent = emulator.transcript(GROUP)
+    assert len(sent) == MAX_REPLY_MESSAGES == 2
+    assert all(len(m.text or "") <= 4096 for m in sent)

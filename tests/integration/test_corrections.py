@@ -12,7 +12,7 @@ from bot.render import render_digest
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import services_of
 from bot.store import Store
-from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
+from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
 from tests.samples import SAMPLE
 

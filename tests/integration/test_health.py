@@ -14,7 +14,7 @@ from bot.config import Settings, load_settings
 from bot.health import heartbeat_path, problems
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
-from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
+from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
 from tests.samples import ROOT
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import signal
 import subprocess
@@ -18,13 +19,15 @@ from bot.config import Settings, load_settings
 from bot.digest import load_digest
 from bot.flood import FloodLimits as BotFloodLimits
 from bot.instance import AlreadyRunning, InstanceLock
+from bot.logs import RedactingFormatter
 from bot.publisher import Retries
 from bot.publishing import publish_due
 from bot.render import Message, render_digest
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.services import services_of
 from bot.store import Store
-from tests.conftest import ADMIN, BOT_FAST, GROUP, write_config
+from bot.telegram_calls import CHAT_ERRORS
+from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.samples import SAMPLE, write_digest
 
 QUICK_RETRIES = Retries(attempts=6, first_delay=0.05, read_timeout=1.0)
@@ -291,3 +294,50 @@ async def test_one_digest_to_several_targets_each_with_its_own_ledger(
         async with serving(app_for(settings, store)) as app:
             assert await publish_due(services_of(app), dt.datetime.now(dt.UTC)) == []
     assert len(emulator.transcript(forum)) == 6
+
+
+@pytest.mark.parametrize("reason", CHAT_ERRORS)
+async def test_every_chat_error_pauses_instead_of_degrading(
+    settings: Settings, store: Store, emulator: TelegramEmulator, reason: str
+) -> None:
+    """A refusal about the chat itself (gone, no rights, closed topic) is not "fixed" by
+    resending the cover as text: the publication pauses and nothing reaches the group."""
+    emulator.refuse_photo(load_digest(SAMPLE).cover or "", f"Bad Request: {reason}")
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(ADMIN, 2)
+    assert emulator.transcript(GROUP) == []
+    (pending,) = await store.ledger.pending_publications()
+    assert reason in (pending.last_error or "").lower()
+
+
+async def test_a_refusal_about_the_message_degrades_instead_of_pausing(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    """The other side of the list above: an error not about the chat is not a chat error."""
+    emulator.refuse_photo(load_digest(SAMPLE).cover or "", "Bad Request: wrong type of the web")
+    async with serving(app_for(settings, store)):
+        sent = await emulator.wait_for(GROUP, 6)
+    assert sent[0].method == "sendMessage"
+    assert await store.ledger.pending_publications() == []
+
+
+async def test_the_token_never_reaches_the_ledger_the_admins_or_the_log(
+    settings: Settings,
+    store: Store,
+    emulator: TelegramEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Telegram's errors may quote a URL with the token in it (a file URL, say)."""
+    leaky = f"Bad Request: not enough rights: {emulator.base_url}{emulator.token}/sendPhoto"
+    emulator.refuse_photo(load_digest(SAMPLE).cover or "", leaky)
+    with caplog.at_level(logging.INFO):
+        async with serving(app_for(settings, store)):
+            headline, details = await emulator.wait_for(ADMIN, 2)
+    (pending,) = await store.ledger.pending_publications()
+    assert "<token>" in (pending.last_error or "")
+    # Our own log lines never carry it; the formatter hides it in the libraries' ones too.
+    ours = [logging.Formatter().format(r) for r in caplog.records if r.name.startswith("bot.")]
+    everything = [RedactingFormatter(emulator.token).format(r) for r in caplog.records]
+    seen = [pending.last_error or "", headline.text or "", details.text or "", *ours, *everything]
+    assert all(emulator.token.lower() not in text.lower() for text in seen)
+    assert "<token>" in details.text

@@ -12,7 +12,7 @@ from bot.cooldown import Cooldown
 from bot.reports import AdminReports
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
-from tests.conftest import ADMIN, BOT_FAST, GROUP, MEMBER
+from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER
 from tests.samples import write_digest
 
 

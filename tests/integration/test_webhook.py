@@ -12,7 +12,7 @@ from bot.app import build_app, serving
 from bot.config import ConfigError, load_settings
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
-from tests.conftest import BOT_FAST, MEMBER, write_config
+from tests.helpers import BOT_FAST, MEMBER, write_config
 
 SECRET = "s3cret_token-for-tests"
 
