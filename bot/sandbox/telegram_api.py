@@ -118,6 +118,7 @@ MAX_INLINE_QUERY_CHARS = 256
 MAX_START_PARAMETER = 64
 INLINE_CHAT_TYPES = frozenset({"sender", "private", "group", "supergroup", "channel"})
 QUERY_ID_INVALID = "query is too old and response timeout expired or query ID is invalid"
+PIN_RIGHTS = "not enough rights to manage pinned messages in the chat"
 
 
 @dataclass(frozen=True)
@@ -1389,6 +1390,10 @@ class _Chat:
     next_message_id: int = 1
     messages: dict[int, SentMessage] = field(default_factory=dict)
     incoming: dict[int, JSON] = field(default_factory=dict)
+    # Pinned message ids, oldest pin first; service messages ("pinned_message") by id.
+    pinned: list[int] = field(default_factory=list)
+    service: dict[int, JSON] = field(default_factory=dict)
+    bot_rights: JSON = field(default_factory=lambda: dict(ADMIN_RIGHTS))
 
     def summary(self) -> JSON:
         """The Chat object Telegram puts in messages."""
@@ -1512,6 +1517,9 @@ class TelegramEmulator:
             ("getChatMember", self._get_chat_member),
             ("setChatMenuButton", self._set_chat_menu_button),
             ("answerInlineQuery", self._answer_inline_query),
+            ("pinChatMessage", self._pin_chat_message),
+            ("unpinChatMessage", self._unpin_chat_message),
+            ("unpinAllChatMessages", self._unpin_all_chat_messages),
         ]
         # Bot API method names are case-insensitive (Client.cpp keys them in lower case).
         self._handlers = {name.lower(): (name, handler) for name, handler in handlers}
@@ -1715,7 +1723,7 @@ class TelegramEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pulse.wait(), remaining)
 
-    # --- inline mode (test set-up and inspection) ---
+    # --- inline mode and pins (test set-up and inspection) ---
 
     def inline_query(
         self,
@@ -1799,6 +1807,36 @@ class TelegramEmulator:
             self.push_update({"chosen_inline_result": chosen})
         self._changed()
         return message.message_id
+
+    def set_bot_rights(self, chat_id: int | str, **rights: bool) -> None:
+        """Changes the bot's administrator rights in the chat (by default it has all of
+        ADMIN_RIGHTS, and in channels can_post_messages/can_edit_messages), as getChatMember and
+        the rights checks see them: set_bot_rights(GROUP, can_pin_messages=False)."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        unknown = set(rights) - set(ADMIN_RIGHTS) - {"can_post_messages", "can_edit_messages"}
+        if unknown:
+            raise ValueError(f"unknown administrator rights {sorted(unknown)}")
+        chat.bot_rights.update(rights)
+
+    def pinned(self, chat_id: int | str) -> list[int]:
+        """The ids of the chat's pinned messages, oldest pin first (getChat shows the last)."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return self._pinned_ids(chat)
+
+    def service_messages(self, chat_id: int | str) -> list[JSON]:
+        """Service messages in the chat (the "pinned_message" ones a pin adds), oldest first."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return list(chat.service.values())
+
+    def _pinned_ids(self, chat: _Chat) -> list[int]:
+        """Pins of messages still in the chat (deleting a pinned message unpins it)."""
+        return [i for i in chat.pinned if i in chat.messages or i in chat.incoming]
 
     # --- HTTP plumbing ---
 
@@ -2183,7 +2221,7 @@ class TelegramEmulator:
         message_id = params.get("message_id")
         if not isinstance(message_id, int):
             raise bad_request("message identifier is not specified")
-        if message_id in chat.incoming:
+        if message_id in chat.incoming or message_id in chat.service:
             raise bad_request("message can't be edited")
         if message_id not in chat.messages:
             raise bad_request("message to edit not found")
@@ -2366,6 +2404,7 @@ class TelegramEmulator:
         if (
             chat.messages.pop(message_id, None) is None
             and chat.incoming.pop(message_id, None) is None
+            and chat.service.pop(message_id, None) is None
         ):
             raise bad_request("message to delete not found")
         self._changed()
@@ -2408,12 +2447,16 @@ class TelegramEmulator:
     async def _get_chat(self, call: _Call) -> JSON:
         chat = self._chat(call.params)
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
-        return {
+        full = {
             **chat.summary(),
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {name: False for name in (*gifts, "gifts_from_channels")},
         }
+        pinned = self._pinned_ids(chat)
+        if pinned:
+            full["pinned_message"] = self._any_message_json(chat, pinned[-1])
+        return full
 
     async def _get_chat_member(self, call: _Call) -> JSON:
         chat = self._chat(call.params)
@@ -2425,7 +2468,7 @@ class TelegramEmulator:
             return {
                 "status": "administrator",
                 "user": user or {"id": user_id, "is_bot": False, "first_name": "Admin"},
-                **ADMIN_RIGHTS,
+                **(chat.bot_rights if user_id == self.bot_id else ADMIN_RIGHTS),
                 "can_manage_topics": chat.is_forum,
             }
         if user_id not in self._users:
@@ -2480,4 +2523,61 @@ class TelegramEmulator:
             "button": button,
         }
         self.inline_answers.append(query.answer)
+        return True
+
+    def _check_pin_rights(self, chat: _Chat) -> None:
+        """tdlib DialogManager::can_pin_messages: an admin right in groups (can_edit_messages
+        in channels); anyone may pin in a private chat."""
+        right = "can_edit_messages" if chat.type == "channel" else "can_pin_messages"
+        if chat.type != "private" and not chat.bot_rights.get(right, True):
+            raise bad_request(PIN_RIGHTS)
+
+    async def _pin_chat_message(self, call: _Call) -> bool:
+        """Pins a message; Telegram adds a "pinned_message" service message from the bot, which
+        takes the chat's next message id (bots get no update for it)."""
+        chat = self._chat(call.params)
+        message_id = call.params.get("message_id")
+        if message_id not in chat.messages and message_id not in chat.incoming:
+            raise bad_request("message to pin not found")
+        self._check_pin_rights(chat)
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        chat.pinned.append(message_id)
+        pinned = self._any_message_json(chat, message_id)
+        pinned = {key: value for key, value in pinned.items() if key != "reply_to_message"}
+        service: JSON = {
+            "message_id": chat.take_message_id(),
+            "from": self._bot_user(),
+            "chat": chat.summary(),
+            "date": int(time.time()),
+            "pinned_message": pinned,
+        }
+        if "message_thread_id" in pinned:
+            service.update(message_thread_id=pinned["message_thread_id"], is_topic_message=True)
+        chat.service[service["message_id"]] = service
+        self._changed()
+        return True
+
+    async def _unpin_chat_message(self, call: _Call) -> bool:
+        """Unpins the message, or without message_id the newest pinned one."""
+        chat = self._chat(call.params)
+        message_id = call.params.get("message_id")
+        if message_id is None:
+            pinned = self._pinned_ids(chat)
+            if not pinned:
+                raise bad_request("message to unpin not found")
+            message_id = pinned[-1]
+        elif message_id not in chat.messages and message_id not in chat.incoming:
+            raise bad_request("message to unpin not found")
+        self._check_pin_rights(chat)
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        self._changed()
+        return True
+
+    async def _unpin_all_chat_messages(self, call: _Call) -> bool:
+        chat = self._chat(call.params)
+        self._check_pin_rights(chat)
+        chat.pinned.clear()
+        self._changed()
         return True
