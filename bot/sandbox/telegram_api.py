@@ -78,6 +78,8 @@ CHAT_ACTIONS = frozenset(
 # Update types Telegram leaves out when allowed_updates is empty.
 OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 FAILURE_KINDS = frozenset({"500", "502", "timeout", "drop", "429", "lost_reply"})
+# fail_next() kinds added for lost replies and the front end's own answers.
+FAILURE_KINDS |= {"500_after", "502_html", "conflict"}
 COMMAND_SCOPES = frozenset(
     {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
     | {"chat", "chat_administrators", "chat_member"}
@@ -119,6 +121,16 @@ MAX_START_PARAMETER = 64
 INLINE_CHAT_TYPES = frozenset({"sender", "private", "group", "supergroup", "channel"})
 QUERY_ID_INVALID = "query is too old and response timeout expired or query ID is invalid"
 PIN_RIGHTS = "not enough rights to manage pinned messages in the chat"
+GET_UPDATES_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
+# What Telegram's nginx front end answers when the Bot API server behind it is down: HTML.
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 @dataclass(frozen=True)
@@ -1494,6 +1506,7 @@ class TelegramEmulator:
         self.inline_answers: list[JSON] = []
         self.inline_answer_timeout = 10.0
         self._inline_queries: dict[str, _InlineQuery] = {}
+        self._other_instance = False
         handlers: list[tuple[str, Handler]] = [
             ("getMe", self._get_me),
             ("logOut", self._ok),
@@ -1608,7 +1621,10 @@ class TelegramEmulator:
 
         kind: "500"/"502" server error, "429" flood error, "timeout" (no answer until the
         emulator stops), "drop" (connection closed unanswered), "lost_reply" (processed and
-        delivered, but the connection drops before the answer).
+        delivered, but the connection drops before the answer), "500_after" (processed and
+        kept, then answered 500 Internal Server Error), "502_html" (502 with the nginx HTML page
+        Telegram's front end sends, not JSON), "conflict" (for getUpdates: 409 "Conflict:
+        terminated by other getUpdates request; …").
         """
         if kind not in FAILURE_KINDS:
             raise ValueError(f"unknown failure kind {kind!r}")
@@ -1723,7 +1739,7 @@ class TelegramEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pulse.wait(), remaining)
 
-    # --- inline mode and pins (test set-up and inspection) ---
+    # --- inline mode, pins and failures (test set-up and inspection) ---
 
     def inline_query(
         self,
@@ -1834,6 +1850,11 @@ class TelegramEmulator:
             raise KeyError(f"unknown chat {chat_id!r}")
         return list(chat.service.values())
 
+    def other_instance(self, on: bool = True) -> None:
+        """While on, another deployment polls with this token: every getUpdates is answered 409
+        "Conflict: terminated by other getUpdates request; …"."""
+        self._other_instance = on
+
     def _pinned_ids(self, chat: _Chat) -> list[int]:
         """Pins of messages still in the chat (deleting a pinned message unpins it)."""
         return [i for i in chat.pinned if i in chat.messages or i in chat.incoming]
@@ -1859,9 +1880,11 @@ class TelegramEmulator:
             chat_id = self._chat_id_of(params)
             self._check_pending_retry(record.method, chat_id, now)
             failure = self._take_failure(record.method)
-            if failure is not None and failure.kind != "lost_reply":
+            if failure is not None and failure.kind not in ("lost_reply", "500_after"):
                 return await self._inject(request, failure, chat_id, now, record)
             result = await known[1](_Call(params, files, now))
+            if failure is not None and failure.kind == "500_after":
+                raise ApiError("Internal Server Error", 500)
         except ApiError as err:
             if err.violation:
                 self.violations.append(f"{record.method}: {err.violation}")
@@ -1899,6 +1922,12 @@ class TelegramEmulator:
                 error = ApiError(description, int(failure.kind))
             record.status = error.status
             return web.json_response(error.payload(), status=error.status)
+        if failure.kind == "502_html":
+            record.status = 502
+            return web.Response(status=502, text=NGINX_502, content_type="text/html")
+        if failure.kind == "conflict":
+            record.status = 409
+            return web.json_response(ApiError(GET_UPDATES_CONFLICT, 409).payload(), status=409)
         if failure.kind == "timeout":
             await self._stopping.wait()
         return _drop_connection(request)
@@ -2288,6 +2317,8 @@ class TelegramEmulator:
 
     async def _get_updates(self, call: _Call) -> list[JSON]:
         """Long polling: confirms updates below offset and answers as soon as one is queued."""
+        if self._other_instance:
+            raise ApiError(GET_UPDATES_CONFLICT, 409)
         if self.webhook_url:
             raise ApiError(
                 "Conflict: can't use getUpdates method while webhook is active; use "

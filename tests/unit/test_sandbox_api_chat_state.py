@@ -6,11 +6,12 @@ wording) and through python-telegram-bot (what the bot will get).
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from telegram import Bot
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 
-from bot.sandbox.telegram_api import TelegramEmulator
+from bot.sandbox.telegram_api import NGINX_502, TelegramEmulator
 from tests.unit.test_sandbox_api import FORUM, GROUP, USER, bot, call, emu, refusal
 
 __all__ = ["bot", "emu"]  # the fixtures, shared with test_sandbox_api.py
@@ -128,3 +129,76 @@ async def test_channel_pins_need_can_edit_messages() -> None:
         assert (await call(emu, "pinChatMessage", chat_id=-1001, message_id=message_id))[0] == 200
         emu.set_bot_rights(-1001, can_edit_messages=False)
         assert await refusal(emu, "unpinAllChatMessages", chat_id="@ai_news_plus") == NO_RIGHTS
+
+
+# --- failure modes -----------------------------------------------------------------------------
+
+
+async def test_500_after_processing_keeps_the_effect(emu: TelegramEmulator, bot: Bot) -> None:
+    # PTB: NetworkError("Internal Server Error") — not a BadRequest, so the client can't tell
+    # whether the message went out (it did).
+    emu.fail_next("sendMessage", "500_after")
+    with pytest.raises(NetworkError, match="Internal Server Error") as caught:
+        await bot.send_message(GROUP, "一")
+    assert not isinstance(caught.value, BadRequest)
+    assert [m.text for m in emu.transcript(GROUP)] == ["一"]
+    assert emu.requests[-1].status == 500
+    status, body = await call(emu, "sendMessage", chat_id=GROUP, text="二")
+    assert status == 200 and body["result"]["message_id"] == 2
+    # A refused request stays refused: 500_after only follows a success... and is used up.
+    emu.fail_next("sendMessage", "500_after")
+    assert await refusal(emu, "sendMessage", chat_id=GROUP, text="") == (
+        "Bad Request: message text is empty"
+    )
+
+
+async def test_502_html_is_nginx_html(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.fail_next("getUpdates", "502_html")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emu.base_url}{emu.token}/getUpdates") as response,
+    ):
+        assert (response.status, response.content_type) == (502, "text/html")
+        body = await response.text()
+    assert body == NGINX_502 and "<h1>502 Bad Gateway</h1>" in body
+    # PTB: NetworkError "Bad Gateway (502). Parsing the server response b'<html>…' failed",
+    # caused by TelegramError("Invalid server response"); PTB also logs the HTML body itself
+    # (telegram.request logger, "Can not load invalid JSON data").
+    emu.fail_next("getUpdates", "502_html")
+    with pytest.raises(NetworkError, match=r"Bad Gateway \(502\)\. Parsing the server") as err:
+        await bot.get_updates(timeout=0)
+    assert not isinstance(err.value, BadRequest)
+    assert isinstance(err.value.__cause__, TelegramError)
+    assert str(err.value.__cause__) == "Invalid server response"
+    assert await bot.get_updates(timeout=0) == ()
+
+
+async def test_conflict_and_another_instance_polling(emu: TelegramEmulator, bot: Bot) -> None:
+    conflict = (
+        "Conflict: terminated by other getUpdates request; make sure that only one bot "
+        "instance is running"
+    )
+    emu.fail_next("getUpdates", "conflict")
+    assert await call(emu, "getUpdates") == (
+        409,
+        {"ok": False, "error_code": 409, "description": conflict},
+    )
+    assert await bot.get_updates(timeout=0) == ()
+    # PTB: telegram.error.Conflict (a TelegramError, not a NetworkError).
+    emu.other_instance(True)
+    emu.message(GROUP, USER, "在吗")
+    for _ in range(3):
+        with pytest.raises(Conflict, match="terminated by other getUpdates request") as caught:
+            await bot.get_updates(timeout=0)
+        assert not isinstance(caught.value, NetworkError)
+    emu.other_instance(False)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message is not None and update.message.text == "在吗"
+    assert [r.status for r in emu.requests if r.method == "getUpdates"] == [
+        409,
+        200,
+        409,
+        409,
+        409,
+        200,
+    ]
