@@ -1119,6 +1119,28 @@ def check_scope(raw: Any) -> JSON:
 
 # --- inline mode -----------------------------------------------------------------------------
 
+_LINK_LIKE = re.compile(
+    r"(?i)https?://|www\.|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*"
+    r"\.(?:com|org|net|io|ai|dev|me|cn|app|co|info|edu|gov)\b"
+)
+
+
+def _same_preview(message: SentMessage, name: str, value: Any, changes: JSON) -> bool:
+    """Telegram compares an edit by content (text, entities, web page, markup): for a text
+    without any link, different link_preview_options change nothing ("message is not
+    modified"). Spotting a link is approximated (URL-like words and text_link entities)."""
+    if name != "link_preview_options":
+        return False
+    text = changes.get("text", message.text) or ""
+    entities = changes.get("entities", message.entities)
+    urls = [(options or {}).get("url") for options in (value, message.link_preview_options)]
+    has_link = any(entity["type"] == "text_link" for entity in entities) or _LINK_LIKE.search(text)
+    return not has_link and not any(urls)
+
+
+# A bot command at the start of a text, as Telegram marks it with a bot_command entity.
+_COMMAND_AT_START = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
+
 
 def _inline_message_id(chat_id: int, message_id: int) -> str:
     """An opaque inline_message_id like Telegram's (base64url of a serialised id)."""
@@ -1507,6 +1529,7 @@ class TelegramEmulator:
         self.inline_answer_timeout = 10.0
         self._inline_queries: dict[str, _InlineQuery] = {}
         self._other_instance = False
+        self._edit_log: list[tuple[int, int]] = []
         handlers: list[tuple[str, Handler]] = [
             ("getMe", self._get_me),
             ("logOut", self._ok),
@@ -1599,7 +1622,8 @@ class TelegramEmulator:
         )
 
     def transcript(self, chat_id: int | str) -> list[SentMessage]:
-        """Every message the bot posted in the chat and has not deleted, oldest first."""
+        """Every message the bot posted in the chat and has not deleted, oldest first (with
+        the users' messages sent via the bot's inline mode: from_user is set on those)."""
         chat = self._find_chat(chat_id)
         if chat is None:
             raise KeyError(f"unknown chat {chat_id!r}")
@@ -1739,7 +1763,7 @@ class TelegramEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pulse.wait(), remaining)
 
-    # --- inline mode, pins and failures (test set-up and inspection) ---
+    # --- inline mode, pins, user edits, probing (test set-up and inspection) ---
 
     def inline_query(
         self,
@@ -1850,10 +1874,51 @@ class TelegramEmulator:
             raise KeyError(f"unknown chat {chat_id!r}")
         return list(chat.service.values())
 
+    def edit(
+        self, chat_id: int, message_id: int, new_text: str, *, user_id: int | None = None
+    ) -> int:
+        """Queues an edited_message: a user edits their own message (a text starting with a
+        command gets the bot_command entity, as command() does). Returns the update id."""
+        chat = self._chats.get(chat_id)
+        original = chat.incoming.get(message_id) if chat else None
+        if chat is None or original is None:
+            raise ValueError(f"chat {chat_id} has no user message {message_id}")
+        if user_id is not None and original["from"]["id"] != user_id:
+            raise ValueError(f"message {message_id} is not from user {user_id}")
+        if original.get("text") == new_text:
+            raise ValueError("emulator: Telegram sends no update for an edit that changes nothing")
+        edited = {key: value for key, value in original.items() if key != "entities"}
+        edited.update(text=new_text, edit_date=int(time.time()))
+        match = _COMMAND_AT_START.match(new_text)
+        if match:
+            edited["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+            ]
+        chat.incoming[message_id] = edited
+        return self.push_update({"edited_message": edited})
+
     def other_instance(self, on: bool = True) -> None:
         """While on, another deployment polls with this token: every getUpdates is answered 409
         "Conflict: terminated by other getUpdates request; …"."""
         self._other_instance = on
+
+    def edits(self, chat_id: int | str) -> list[int]:
+        """The ids of the bot's messages in the chat that an edit changed, one entry per
+        successful edit, in order (refused edits such as "message is not modified" are not
+        here): `assert emu.edits(GROUP) == []` means nothing was edited."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return [message_id for edited_chat, message_id in self._edit_log if edited_chat == chat.id]
+
+    def counted_posts(self, chat_id: int | str) -> int:
+        """Posts and edits the flood limits count for the chat in the last minute; the chat may
+        be named by @username or id, which Telegram counts as one chat."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        now = time.monotonic()
+        return sum(1 for sent in self._chat_posts.get(chat.id, ()) if sent > now - 60)
 
     def _pinned_ids(self, chat: _Chat) -> list[int]:
         """Pins of messages still in the chat (deleting a pinned message unpins it)."""
@@ -2263,11 +2328,15 @@ class TelegramEmulator:
         self, chat: _Chat, message: SentMessage, now: float, **changes: Any
     ) -> JSON:
         """Refuses a no-op edit like Telegram, applies the flood limits and stores the edit."""
-        if all(getattr(message, name) == value for name, value in changes.items()):
+        if all(
+            getattr(message, name) == value or _same_preview(message, name, value, changes)
+            for name, value in changes.items()
+        ):
             raise bad_request(NOT_MODIFIED)
         self._admit_post(chat, now)
         for name, value in changes.items():
             setattr(message, name, value)
+        self._edit_log.append((chat.id, message.message_id))
         message.edited += 1
         message.edit_date = int(time.time())
         self._changed()

@@ -6,13 +6,23 @@ wording) and through python-telegram-bot (what the bot will get).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import aiohttp
 import pytest
-from telegram import Bot
-from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MessageEntity,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TelegramError
 
-from bot.sandbox.telegram_api import NGINX_502, TelegramEmulator
-from tests.unit.test_sandbox_api import FORUM, GROUP, USER, bot, call, emu, refusal
+from bot.sandbox.telegram_api import NGINX_502, FloodLimits, TelegramEmulator
+from tests.unit.test_sandbox_api import FORUM, GROUP, USER, bold, bot, call, emu, refusal
 
 __all__ = ["bot", "emu"]  # the fixtures, shared with test_sandbox_api.py
 
@@ -202,3 +212,229 @@ async def test_conflict_and_another_instance_polling(emu: TelegramEmulator, bot:
         409,
         200,
     ]
+
+
+# --- user edits and odd text -------------------------------------------------------------------
+
+
+async def test_user_edit_pushes_edited_message(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.message(FORUM, USER, "AI 新闻", thread_id=11)
+    emu.edit(FORUM, 1, "/search@digest_test_bot AI", user_id=USER)
+    emu.edit(FORUM, 1, "只是文字")
+    plain, edited, again = await bot.get_updates(timeout=1)
+    assert plain.message is not None and edited.message is None
+    message = edited.edited_message
+    assert message is not None and message.message_id == 1 and message.edit_date is not None
+    assert (message.text, message.message_thread_id) == ("/search@digest_test_bot AI", 11)
+    assert message.parse_entities() == {
+        MessageEntity("bot_command", 0, 23): "/search@digest_test_bot"
+    }
+    assert again.edited_message is not None and again.edited_message.entities == ()
+    with pytest.raises(ValueError, match="not from user"):
+        emu.edit(FORUM, 1, "x", user_id=USER + 1)
+    with pytest.raises(ValueError, match="changes nothing"):
+        emu.edit(FORUM, 1, "只是文字")
+    sent = await bot.send_message(FORUM, "机器人", message_thread_id=11)
+    with pytest.raises(ValueError, match="no user message"):
+        emu.edit(FORUM, sent.message_id, "x")
+
+
+async def test_lone_surrogates_arrive_as_json_escapes(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.command(GROUP, USER, "/search \ud800")
+    emu.message(GROUP, USER, "a\udfffb")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{emu.base_url}{emu.token}/getUpdates") as response,
+    ):
+        raw = await response.read()
+    assert b'"/search \\ud800"' in raw and b'"a\\udfffb"' in raw  # escapes, not UTF-8
+    command, text = await bot.get_updates(timeout=0)
+    assert command.message is not None and command.message.text == "/search \ud800"
+    assert command.message.entities[0].length == 7
+    assert text.message is not None and text.message.text == "a\udfffb"
+    # Echoing one back fails in PTB itself, before anything is sent: NetworkError("Unknown
+    # error in HTTP implementation: UnicodeEncodeError(…)"). Raw, Telegram refuses it.
+    with pytest.raises(NetworkError, match="UnicodeEncodeError"):
+        await bot.send_message(GROUP, text.message.text)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{emu.base_url}{emu.token}/sendMessage",
+            data=b'{"chat_id": %d, "text": "a\\ud800"}' % GROUP,
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        assert (await response.json())["description"] == (
+            "Bad Request: strings must be encoded in UTF-8"
+        )
+    assert emu.transcript(GROUP) == []
+
+
+# --- the edit probe: "message is not modified" confirms a message and changes nothing --------
+
+
+PROBE_FLOOD = FloodLimits(per_chat_interval=1, group_per_minute=20, global_per_second=30)
+
+
+@pytest.fixture
+async def strict() -> AsyncIterator[TelegramEmulator]:
+    """Real flood limits: a probe that counted as a post would be refused 429."""
+    async with TelegramEmulator(flood=PROBE_FLOOD) as emulator:
+        emulator.add_chat(GROUP, username="ai_news_plus")
+        yield emulator
+
+
+async def test_identical_edit_is_not_modified_and_changes_nothing(
+    strict: TelegramEmulator,
+) -> None:
+    async with Bot(strict.token, base_url=strict.base_url) as bot:
+        entities = [MessageEntity("bold", 0, 2)]
+        part = await bot.send_message(
+            GROUP,
+            "第一部分 正文",
+            entities=entities,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        for _ in range(3):  # at once: no flood charge, or the second would be 429
+            with pytest.raises(BadRequest, match=r"(?i)^message is not modified") as caught:
+                await bot.edit_message_text(
+                    "第一部分 正文", GROUP, part.message_id, entities=entities
+                )
+            assert not isinstance(caught.value, RetryAfter)
+        # The same through raw HTTP, with exactly the stored text (Telegram's wording).
+        description = await refusal(
+            strict,
+            "editMessageText",
+            chat_id="@ai_news_plus",
+            message_id=part.message_id,
+            text="第一部分 正文",
+            entities=[bold(0, 2)],
+        )
+        assert description == (
+            "Bad Request: message is not modified: specified new message content and reply "
+            "markup are exactly the same as a current content and reply markup of the message"
+        )
+        (stored,) = strict.transcript(GROUP)
+        assert (stored.text, stored.edited, stored.edit_date) == ("第一部分 正文", 0, None)
+        assert stored.link_preview_options == {"is_disabled": True}
+        assert strict.edits(GROUP) == [] and strict.counted_posts(GROUP) == 1
+        assert strict.violations == []
+
+
+async def test_a_different_text_or_entities_is_an_edit(strict: TelegramEmulator) -> None:
+    async with Bot(strict.token, base_url=strict.base_url) as bot:
+        part = await bot.send_message(GROUP, "第一部分", entities=[MessageEntity("bold", 0, 2)])
+        await asyncio.sleep(1)
+        # Without the entities the probe would strip the formatting: a real edit.
+        edited = await bot.edit_message_text("第一部分", GROUP, part.message_id)
+        assert edited.edit_date is not None
+        assert strict.edits(GROUP) == [part.message_id]
+        assert strict.counted_posts("@ai_news_plus") == 2
+
+
+async def test_probe_must_repeat_the_markup_and_link_previews_matter_with_links(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("📖", callback_data="d:1")]])
+    card = await bot.send_message(GROUP, "封面", reply_markup=keyboard)
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_text("封面", GROUP, card.message_id, reply_markup=keyboard)
+    assert emu.edits(GROUP) == []
+    # Without the markup the edit removes the keyboard: modified.
+    await bot.edit_message_text("封面", GROUP, card.message_id)
+    assert emu.edits(GROUP) == [card.message_id]
+    # A text with a link: the web page preview is part of the content.
+    no_preview = LinkPreviewOptions(is_disabled=True)
+    link = await bot.send_message(
+        GROUP, "见 https://example.com/a", link_preview_options=no_preview
+    )
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_text(
+            "见 https://example.com/a", GROUP, link.message_id, link_preview_options=no_preview
+        )
+    await bot.edit_message_text("见 https://example.com/a", GROUP, link.message_id)
+    assert emu.edits(GROUP) == [card.message_id, link.message_id]
+
+
+async def test_identical_caption_is_not_modified(emu: TelegramEmulator, bot: Bot) -> None:
+    cover = await bot.send_photo(GROUP, "https://img.example.com/c.png", caption="封面")
+    with pytest.raises(BadRequest, match=r"(?i)^message is not modified"):
+        await bot.edit_message_caption(GROUP, cover.message_id, caption="封面")
+    bare = await bot.send_photo(GROUP, "https://img.example.com/c.png")
+    with pytest.raises(BadRequest, match=r"(?i)^message is not modified"):
+        await bot.edit_message_caption(GROUP, bare.message_id)
+    await bot.edit_message_caption(GROUP, cover.message_id, caption="新封面")
+    assert emu.edits(GROUP) == [cover.message_id]
+
+
+async def test_probe_refusals_name_what_is_at_the_id(emu: TelegramEmulator, bot: Bot) -> None:
+    text = await bot.send_message(GROUP, "正文")
+    photo = await bot.send_photo(GROUP, "https://img.example.com/c.png", caption="封面")
+    emu.message(GROUP, USER, "成员的话")
+    member_id = photo.message_id + 1
+    gone = await bot.send_message(GROUP, "删掉")
+    await bot.delete_message(GROUP, gone.message_id)
+    cases = [
+        ("editMessageText", member_id, {"text": "成员的话"}, "message can't be edited"),
+        ("editMessageCaption", member_id, {"caption": "x"}, "message can't be edited"),
+        ("editMessageText", gone.message_id, {"text": "删掉"}, "message to edit not found"),
+        ("editMessageText", 999, {"text": "x"}, "message to edit not found"),
+        (
+            "editMessageCaption",
+            text.message_id,
+            {"caption": "正文"},
+            "there is no caption in the message to edit",
+        ),
+        (
+            "editMessageText",
+            photo.message_id,
+            {"text": "封面"},
+            "there is no text in the message to edit",
+        ),
+    ]
+    for method, message_id, params, reason in cases:
+        description = await refusal(emu, method, chat_id=GROUP, message_id=message_id, **params)
+        assert description == f"Bad Request: {reason}"
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("删掉", GROUP, gone.message_id)
+    assert [m.text for m in emu.transcript(GROUP)] == ["正文", "封面"]
+    assert all(m.edited == 0 for m in emu.transcript(GROUP))
+    assert emu.edits(GROUP) == [] and emu.counted_posts(GROUP) == 3
+
+
+# --- lookups and the shared flood budget -------------------------------------------------------
+
+
+async def test_get_chat_by_username_gives_the_numeric_id(emu: TelegramEmulator, bot: Bot) -> None:
+    assert (await bot.get_chat("@digest_group")).id == GROUP
+    assert (await bot.get_chat("@DIGEST_GROUP")).id == GROUP
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.get_chat("@nobody_here")
+
+
+async def test_chat_action_in_a_forum_topic(emu: TelegramEmulator, bot: Bot) -> None:
+    assert await bot.send_chat_action(FORUM, ChatAction.TYPING, message_thread_id=11)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_chat_action(FORUM, ChatAction.TYPING, message_thread_id=13)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_chat_action(GROUP, ChatAction.TYPING, message_thread_id=11)
+    assert await refusal(emu, "sendChatAction", chat_id=FORUM, action="dancing") == (
+        "Bad Request: wrong parameter action in request"
+    )
+
+
+async def test_username_and_id_share_one_flood_budget(strict: TelegramEmulator) -> None:
+    async with Bot(strict.token, base_url=strict.base_url) as bot:
+        await bot.send_message("@ai_news_plus", "发布")
+        assert strict.counted_posts(GROUP) == strict.counted_posts("@ai_news_plus") == 1
+        with pytest.raises(RetryAfter):
+            await bot.send_message(GROUP, "回复")
+        # The retry_after period holds for the chat under either name.
+        with pytest.raises(RetryAfter):
+            await bot.send_message("@ai_news_plus", "又一条")
+        assert "ignored retry_after" in strict.violations[-1]
+        await asyncio.sleep(1)
+        await bot.send_message(GROUP, "回复")
+        assert strict.counted_posts("@ai_news_plus") == 2
+        with pytest.raises(KeyError):
+            strict.counted_posts("@nobody_here")
