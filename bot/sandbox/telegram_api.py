@@ -13,6 +13,7 @@ done instead.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ipaddress
 import itertools
@@ -77,6 +78,8 @@ CHAT_ACTIONS = frozenset(
 # Update types Telegram leaves out when allowed_updates is empty.
 OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 FAILURE_KINDS = frozenset({"500", "502", "timeout", "drop", "429", "lost_reply"})
+# fail_next() kinds added for lost replies and the front end's own answers.
+FAILURE_KINDS |= {"500_after", "502_html", "conflict"}
 COMMAND_SCOPES = frozenset(
     {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
     | {"chat", "chat_administrators", "chat_member"}
@@ -108,6 +111,26 @@ ADMIN_RIGHTS: JSON = {
     "can_delete_stories": False,
     "can_pin_messages": True,
 }
+
+# Inline mode (Client.cpp get_inline_query_results / tdlib InlineQueriesManager and the server's
+# messages.setInlineBotResults errors).
+MAX_INLINE_RESULTS = 50
+MAX_INLINE_ID_BYTES = 64
+MAX_INLINE_QUERY_CHARS = 256
+MAX_START_PARAMETER = 64
+INLINE_CHAT_TYPES = frozenset({"sender", "private", "group", "supergroup", "channel"})
+QUERY_ID_INVALID = "query is too old and response timeout expired or query ID is invalid"
+PIN_RIGHTS = "not enough rights to manage pinned messages in the chat"
+GET_UPDATES_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+    "running"
+)
+# What Telegram's nginx front end answers when the Bot API server behind it is down: HTML.
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,8 @@ class SentMessage:
     date: int = 0
     edit_date: int | None = None
     photo_sizes: list[JSON] = field(default_factory=list)
+    # A user's message sent through the bot's inline mode (None: the bot's own message).
+    from_user: JSON | None = None
 
 
 @dataclass
@@ -1092,6 +1117,214 @@ def check_scope(raw: Any) -> JSON:
     return {"type": raw["type"], **{name: raw[name] for name in needed.get(raw["type"], [])}}
 
 
+# --- inline mode -----------------------------------------------------------------------------
+
+_LINK_LIKE = re.compile(
+    r"(?i)https?://|www\.|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*"
+    r"\.(?:com|org|net|io|ai|dev|me|cn|app|co|info|edu|gov)\b"
+)
+
+
+def _same_preview(message: SentMessage, name: str, value: Any, changes: JSON) -> bool:
+    """Telegram compares an edit by content (text, entities, web page, markup): for a text
+    without any link, different link_preview_options change nothing ("message is not
+    modified"). Spotting a link is approximated (URL-like words and text_link entities)."""
+    if name != "link_preview_options":
+        return False
+    text = changes.get("text", message.text) or ""
+    entities = changes.get("entities", message.entities)
+    urls = [(options or {}).get("url") for options in (value, message.link_preview_options)]
+    has_link = any(entity["type"] == "text_link" for entity in entities) or _LINK_LIKE.search(text)
+    return not has_link and not any(urls)
+
+
+# A bot command at the start of a text, as Telegram marks it with a bot_command entity.
+_COMMAND_AT_START = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
+
+
+def _inline_message_id(chat_id: int, message_id: int) -> str:
+    """An opaque inline_message_id like Telegram's (base64url of a serialised id)."""
+    raw = f"{chat_id}:{message_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _inline_parse_error(reason: str) -> ApiError:
+    """Client.cpp wraps what it cannot read in a result: "can't parse inline query result: …"."""
+    return bad_request(f"can't parse inline query result: {reason}")
+
+
+def _decode_json_param(value: Any, error: str) -> Any:
+    """A structured parameter that came form-encoded (PTB sends JSON text)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise bad_request(error) from None
+
+
+def check_inline_results_button(raw: Any) -> JSON | None:
+    """answerInlineQuery's button: an InlineQueryResultsButton (Client.cpp
+    get_inline_query_results_button, then tdlib answer_inline_query's start_parameter checks)."""
+    raw = _decode_json_param(raw, "can't parse inline query results button JSON object")
+    if raw is None or raw == "":
+        return None
+
+    def refuse(reason: str) -> ApiError:
+        return bad_request(f"can't parse inline query results button: {reason}")
+
+    if not isinstance(raw, dict):
+        raise refuse("InlineQueryResultsButton must be an Object")
+    if not isinstance(raw.get("text"), str):
+        raise refuse('Can\'t find field "text"')
+    if "start_parameter" in raw:
+        parameter = raw["start_parameter"]
+        if not isinstance(parameter, str):
+            raise refuse('Field "start_parameter" must be of type String')
+        if not parameter:
+            raise bad_request("can't use empty start_parameter")
+        if len(parameter.encode("utf-8")) > MAX_START_PARAMETER:
+            raise bad_request("too long start_parameter specified")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", parameter):
+            raise bad_request("unallowed characters in start_parameter are used")
+        return {"text": raw["text"], "start_parameter": parameter}
+    if "web_app" in raw:
+        web_app = raw["web_app"]
+        if not isinstance(web_app, dict) or not isinstance(web_app.get("url"), str):
+            raise refuse('Can\'t find field "url"')
+        if not web_app["url"].lower().startswith("https://"):
+            raise bad_request("inline query button Web App URL must use HTTPS")
+        return {"text": raw["text"], "web_app": {"url": web_app["url"]}}
+    raise refuse("InlineQueryResultsButton must have exactly one optional field")
+
+
+_INLINE_TEXT = TextRules("text", "entities", 1 << 30, False, "MESSAGE_TOO_LONG")
+
+
+def _inline_text(content: JSON) -> tuple[str, list[JSON]]:
+    """input_message_content's text, checked like a sendMessage text.
+
+    What Client.cpp reads (JSON, HTML, the 32768-byte cap) fails as "can't parse inline query
+    result: …"; tdlib's checks (entities, blank text) keep their sendMessage wording; the length
+    limit is the server's, checked with the query id (check_inline_answer).
+    """
+    params = {
+        "text": content.get("message_text"),
+        "entities": content.get("entities"),
+        "parse_mode": content.get("parse_mode"),
+    }
+    if params["parse_mode"] is not None and not isinstance(params["parse_mode"], str):
+        raise _inline_parse_error('Field "parse_mode" must be of type String')
+    try:
+        text, entities = formatted_text(params, _INLINE_TEXT)
+    except ApiError as err:
+        reason = err.description.removeprefix("Bad Request: ")
+        if reason.startswith(("can't parse", "text is too long", "unsupported parse_mode")):
+            raise _inline_parse_error(reason[0].upper() + reason[1:]) from None
+        raise
+    assert text is not None
+    return text, entities
+
+
+def check_inline_result(raw: Any) -> JSON:
+    """One InlineQueryResult as Client.cpp get_inline_query_result reads it and tdlib checks it;
+    only articles are emulated. Returns it as Telegram keeps it (parsed text, cleaned markup)."""
+    if not isinstance(raw, dict):
+        raise _inline_parse_error("Inline query result must be an object")
+    for name in ("type", "id"):
+        if name not in raw:
+            raise _inline_parse_error(f'Can\'t find field "{name}"')
+        if not isinstance(raw[name], str | int) or isinstance(raw[name], bool):
+            raise _inline_parse_error(f'Field "{name}" must be of type String')
+    kind = str(raw["type"]).lower()
+    if kind != "article":
+        raise bad_request(f"emulator: inline query results of type {kind!r} are not emulated")
+    content = raw.get("input_message_content")
+    if content is None:
+        if "message_text" in raw:
+            raise bad_request(
+                "emulator: put the text in input_message_content; the legacy top-level "
+                "message_text is undocumented"
+            )
+        raise _inline_parse_error('Can\'t find field "message_text"')
+    if not isinstance(content, dict):
+        raise _inline_parse_error('Field "input_message_content" must be of type Object')
+    if not content.get("message_text"):
+        raise _inline_parse_error("Input message content is not specified")
+    if not isinstance(content["message_text"], str):
+        raise _inline_parse_error('Field "message_text" must be of type String')
+    unknown = set(content) - {"message_text", "entities", "parse_mode", "link_preview_options"}
+    if unknown:
+        raise bad_request(
+            f"emulator: input_message_content fields {sorted(unknown)} are not emulated"
+        )
+    if "title" not in raw:
+        raise _inline_parse_error('Can\'t find field "title"')
+    for name in ("title", "description", "url", "thumbnail_url"):
+        if name in raw and not isinstance(raw[name], str):
+            raise _inline_parse_error(f'Field "{name}" must be of type String')
+    text, entities = _inline_text(content)
+    markup = raw.get("reply_markup")
+    if markup is not None and (not isinstance(markup, dict) or "inline_keyboard" not in markup):
+        raise bad_request("emulator: an inline result's reply_markup must be an inline keyboard")
+    result: JSON = {
+        "type": "article",
+        "id": str(raw["id"]),
+        "title": raw["title"],
+        "input_message_content": {
+            "message_text": text,
+            "entities": entities,
+            "link_preview_options": link_preview_options(content),
+        },
+        "reply_markup": check_reply_markup(markup, inline_only=True),
+    }
+    for name in ("description", "url", "thumbnail_url"):
+        if raw.get(name):
+            result[name] = raw[name]
+    thumbnail = raw.get("thumbnail_url")
+    if thumbnail and not re.match(r"(?i)https?://", thumbnail):
+        raise bad_request(
+            f"emulator: thumbnail_url {thumbnail!r} is not an HTTP URL; Telegram would show no "
+            "thumbnail"
+        )
+    return result
+
+
+def check_inline_results(raw: Any) -> list[JSON]:
+    """answerInlineQuery's results as the Bot API server reads them: a JSON array of at most 50
+    (Client.cpp MAX_INLINE_QUERY_RESULT_COUNT), each readable."""
+    raw = _decode_json_param(raw, "can't parse JSON encoded inline query results")
+    if raw is None or raw == "":
+        return []
+    if not isinstance(raw, list):
+        raise bad_request("expected an Array of inline query results")
+    if len(raw) > MAX_INLINE_RESULTS:
+        raise bad_request("too many inline query results specified")
+    return [check_inline_result(item) for item in raw]
+
+
+def check_inline_answer(results: list[JSON], next_offset: str) -> None:
+    """Telegram's own checks (messages.setInlineBotResults errors, passed through verbatim by
+    the Bot API): next_offset ≤ 64 bytes, result ids 1–64 bytes and unique, a title, a text of
+    at most 4096 UTF-16 units."""
+    if len(next_offset.encode("utf-8", "surrogatepass")) > MAX_INLINE_ID_BYTES:
+        raise bad_request("NEXT_OFFSET_INVALID")
+    seen: set[str] = set()
+    for result in results:
+        size = len(result["id"].encode("utf-8", "surrogatepass"))
+        if size == 0:
+            raise bad_request("RESULT_ID_EMPTY")
+        if size > MAX_INLINE_ID_BYTES:
+            raise bad_request("RESULT_ID_INVALID")
+        if result["id"] in seen:
+            raise bad_request("RESULT_ID_DUPLICATE")
+        seen.add(result["id"])
+        if not result["title"].strip():
+            raise bad_request("ARTICLE_TITLE_EMPTY")
+        if utf16_len(result["input_message_content"]["message_text"]) > MAX_TEXT_UNITS:
+            raise bad_request("MESSAGE_TOO_LONG")
+
+
 # --- requests --------------------------------------------------------------------------------
 
 _STRUCTURED_FIELDS = frozenset(
@@ -1191,6 +1424,10 @@ class _Chat:
     next_message_id: int = 1
     messages: dict[int, SentMessage] = field(default_factory=dict)
     incoming: dict[int, JSON] = field(default_factory=dict)
+    # Pinned message ids, oldest pin first; service messages ("pinned_message") by id.
+    pinned: list[int] = field(default_factory=list)
+    service: dict[int, JSON] = field(default_factory=dict)
+    bot_rights: JSON = field(default_factory=lambda: dict(ADMIN_RIGHTS))
 
     def summary(self) -> JSON:
         """The Chat object Telegram puts in messages."""
@@ -1218,6 +1455,19 @@ class _Failure:
     retry_after: int
 
 
+@dataclass
+class _InlineQuery:
+    """An inline query a user typed: what the bot was asked and what it answered."""
+
+    id: str
+    user: JSON
+    query: str
+    offset: str
+    chat_type: str
+    created: float
+    answer: JSON | None = None
+
+
 @dataclass(frozen=True)
 class _Call:
     """What a method handler gets: normalised parameters, uploads and the arrival time."""
@@ -1239,6 +1489,8 @@ class TelegramEmulator:
         *,
         bot_username: str = "digest_test_bot",
         flood: FloodLimits | None = DEFAULT_FLOOD,
+        inline: bool = False,
+        inline_feedback: bool = False,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -1270,6 +1522,14 @@ class TelegramEmulator:
         self._pulse = asyncio.Event()
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        # Inline mode (/setinline) and inline feedback (/setinlinefeedback) at @BotFather.
+        self.inline = inline
+        self.inline_feedback = inline_feedback
+        self.inline_answers: list[JSON] = []
+        self.inline_answer_timeout = 10.0
+        self._inline_queries: dict[str, _InlineQuery] = {}
+        self._other_instance = False
+        self._edit_log: list[tuple[int, int]] = []
         handlers: list[tuple[str, Handler]] = [
             ("getMe", self._get_me),
             ("logOut", self._ok),
@@ -1292,6 +1552,10 @@ class TelegramEmulator:
             ("getChat", self._get_chat),
             ("getChatMember", self._get_chat_member),
             ("setChatMenuButton", self._set_chat_menu_button),
+            ("answerInlineQuery", self._answer_inline_query),
+            ("pinChatMessage", self._pin_chat_message),
+            ("unpinChatMessage", self._unpin_chat_message),
+            ("unpinAllChatMessages", self._unpin_all_chat_messages),
         ]
         # Bot API method names are case-insensitive (Client.cpp keys them in lower case).
         self._handlers = {name.lower(): (name, handler) for name, handler in handlers}
@@ -1358,7 +1622,8 @@ class TelegramEmulator:
         )
 
     def transcript(self, chat_id: int | str) -> list[SentMessage]:
-        """Every message the bot posted in the chat and has not deleted, oldest first."""
+        """Every message the bot posted in the chat and has not deleted, oldest first (with
+        the users' messages sent via the bot's inline mode: from_user is set on those)."""
         chat = self._find_chat(chat_id)
         if chat is None:
             raise KeyError(f"unknown chat {chat_id!r}")
@@ -1380,7 +1645,10 @@ class TelegramEmulator:
 
         kind: "500"/"502" server error, "429" flood error, "timeout" (no answer until the
         emulator stops), "drop" (connection closed unanswered), "lost_reply" (processed and
-        delivered, but the connection drops before the answer).
+        delivered, but the connection drops before the answer), "500_after" (processed and
+        kept, then answered 500 Internal Server Error), "502_html" (502 with the nginx HTML page
+        Telegram's front end sends, not JSON), "conflict" (for getUpdates: 409 "Conflict:
+        terminated by other getUpdates request; …").
         """
         if kind not in FAILURE_KINDS:
             raise ValueError(f"unknown failure kind {kind!r}")
@@ -1466,6 +1734,10 @@ class TelegramEmulator:
             "chat_instance": f"{abs(chat_id)}{self.bot_id}",
             "data": data,
         }
+        if message.from_user is not None:
+            # A message sent via inline mode: Telegram names it by inline_message_id only.
+            del query["message"]
+            query["inline_message_id"] = _inline_message_id(chat.id, message.message_id)
         return self.push_update({"callback_query": query})
 
     async def wait_for(
@@ -1491,6 +1763,167 @@ class TelegramEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pulse.wait(), remaining)
 
+    # --- inline mode, pins, user edits, probing (test set-up and inspection) ---
+
+    def inline_query(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        chat_type: str = "private",
+        offset: str = "",
+        first_name: str = "Member",
+        language_code: str = "zh-hans",
+    ) -> str:
+        """Queues an inline_query ("@bot query" typed in a chat of `chat_type`) and returns its
+        id. Telegram only sends these to a bot with inline mode on (`inline=True`)."""
+        if not self.inline:
+            raise ValueError(
+                "emulator: inline mode is off (TelegramEmulator(inline=True)); Telegram clients "
+                "offer no inline mode for this bot"
+            )
+        if chat_type not in INLINE_CHAT_TYPES:
+            raise ValueError(f"unknown inline query chat_type {chat_type!r}")
+        if len(query) > MAX_INLINE_QUERY_CHARS:
+            raise ValueError(f"Telegram clients send at most {MAX_INLINE_QUERY_CHARS} characters")
+        user = self._user(user_id, first_name, language_code)
+        query_id = str(next(self._query_ids) + 4_000_000_000_000_000_000)
+        self._inline_queries[query_id] = _InlineQuery(
+            query_id, user, query, offset, chat_type, time.monotonic()
+        )
+        body = {"id": query_id, "from": user, "query": query, "offset": offset}
+        self.push_update({"inline_query": {**body, "chat_type": chat_type}})
+        return query_id
+
+    def choose_inline_result(
+        self, query_id: str, result_id: str, chat_id: int, *, thread_id: int | None = None
+    ) -> int:
+        """The user picks an answered result: its article is posted in the chat as the user's
+        message `via_bot` (in transcript(), taking the chat's next message id). The bot gets it
+        as a message update where it is a member (groups, the user's chat with the bot), and a
+        chosen_inline_result update if inline feedback is on. Returns the message id."""
+        query = self._inline_queries.get(query_id)
+        if query is None or query.answer is None:
+            raise ValueError(f"inline query {query_id!r} was not answered")
+        result = next((r for r in query.answer["results"] if r["id"] == result_id), None)
+        if result is None:
+            raise ValueError(f"the answer to {query_id!r} has no result {result_id!r}")
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id}: add_chat() it first")
+        user_id = query.user["id"]
+        expected = {"sender": "private", "private": "private"}.get(query.chat_type)
+        if chat.type != (expected or query.chat_type) or (
+            (query.chat_type == "sender") != (chat_id == user_id)
+        ):
+            raise ValueError(f"a query typed in a {query.chat_type!r} chat can't go to {chat_id}")
+        if chat.type == "channel":
+            raise ValueError("emulator: posting via the bot in a channel is not emulated")
+        if thread_id is not None and (not chat.is_forum or thread_id not in chat.topics):
+            raise ValueError(f"chat {chat_id} has no forum topic {thread_id}")
+        content = result["input_message_content"]
+        message = SentMessage(
+            message_id=chat.take_message_id(),
+            chat_id=chat.id,
+            method="sendMessage",
+            text=content["message_text"],
+            entities=content["entities"],
+            photo=None,
+            thread_id=thread_id,
+            disable_notification=False,
+            reply_markup=result["reply_markup"],
+            link_preview_options=content["link_preview_options"],
+            date=int(time.time()),
+            from_user=query.user,
+        )
+        chat.messages[message.message_id] = message
+        if chat.type != "private" or chat_id == user_id:
+            chat.members.add(user_id)
+            self.push_update({"message": self._message_json(chat, message)})
+        if self.inline_feedback:
+            chosen: JSON = {"result_id": result_id, "from": query.user, "query": query.query}
+            if message.reply_markup:
+                chosen["inline_message_id"] = _inline_message_id(chat.id, message.message_id)
+            self.push_update({"chosen_inline_result": chosen})
+        self._changed()
+        return message.message_id
+
+    def set_bot_rights(self, chat_id: int | str, **rights: bool) -> None:
+        """Changes the bot's administrator rights in the chat (by default it has all of
+        ADMIN_RIGHTS, and in channels can_post_messages/can_edit_messages), as getChatMember and
+        the rights checks see them: set_bot_rights(GROUP, can_pin_messages=False)."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        unknown = set(rights) - set(ADMIN_RIGHTS) - {"can_post_messages", "can_edit_messages"}
+        if unknown:
+            raise ValueError(f"unknown administrator rights {sorted(unknown)}")
+        chat.bot_rights.update(rights)
+
+    def pinned(self, chat_id: int | str) -> list[int]:
+        """The ids of the chat's pinned messages, oldest pin first (getChat shows the last)."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return self._pinned_ids(chat)
+
+    def service_messages(self, chat_id: int | str) -> list[JSON]:
+        """Service messages in the chat (the "pinned_message" ones a pin adds), oldest first."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return list(chat.service.values())
+
+    def edit(
+        self, chat_id: int, message_id: int, new_text: str, *, user_id: int | None = None
+    ) -> int:
+        """Queues an edited_message: a user edits their own message (a text starting with a
+        command gets the bot_command entity, as command() does). Returns the update id."""
+        chat = self._chats.get(chat_id)
+        original = chat.incoming.get(message_id) if chat else None
+        if chat is None or original is None:
+            raise ValueError(f"chat {chat_id} has no user message {message_id}")
+        if user_id is not None and original["from"]["id"] != user_id:
+            raise ValueError(f"message {message_id} is not from user {user_id}")
+        if original.get("text") == new_text:
+            raise ValueError("emulator: Telegram sends no update for an edit that changes nothing")
+        edited = {key: value for key, value in original.items() if key != "entities"}
+        edited.update(text=new_text, edit_date=int(time.time()))
+        match = _COMMAND_AT_START.match(new_text)
+        if match:
+            edited["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}
+            ]
+        chat.incoming[message_id] = edited
+        return self.push_update({"edited_message": edited})
+
+    def other_instance(self, on: bool = True) -> None:
+        """While on, another deployment polls with this token: every getUpdates is answered 409
+        "Conflict: terminated by other getUpdates request; …"."""
+        self._other_instance = on
+
+    def edits(self, chat_id: int | str) -> list[int]:
+        """The ids of the bot's messages in the chat that an edit changed, one entry per
+        successful edit, in order (refused edits such as "message is not modified" are not
+        here): `assert emu.edits(GROUP) == []` means nothing was edited."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return [message_id for edited_chat, message_id in self._edit_log if edited_chat == chat.id]
+
+    def counted_posts(self, chat_id: int | str) -> int:
+        """Posts and edits the flood limits count for the chat in the last minute; the chat may
+        be named by @username or id, which Telegram counts as one chat."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        now = time.monotonic()
+        return sum(1 for sent in self._chat_posts.get(chat.id, ()) if sent > now - 60)
+
+    def _pinned_ids(self, chat: _Chat) -> list[int]:
+        """Pins of messages still in the chat (deleting a pinned message unpins it)."""
+        return [i for i in chat.pinned if i in chat.messages or i in chat.incoming]
+
     # --- HTTP plumbing ---
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
@@ -1512,9 +1945,11 @@ class TelegramEmulator:
             chat_id = self._chat_id_of(params)
             self._check_pending_retry(record.method, chat_id, now)
             failure = self._take_failure(record.method)
-            if failure is not None and failure.kind != "lost_reply":
+            if failure is not None and failure.kind not in ("lost_reply", "500_after"):
                 return await self._inject(request, failure, chat_id, now, record)
             result = await known[1](_Call(params, files, now))
+            if failure is not None and failure.kind == "500_after":
+                raise ApiError("Internal Server Error", 500)
         except ApiError as err:
             if err.violation:
                 self.violations.append(f"{record.method}: {err.violation}")
@@ -1552,6 +1987,12 @@ class TelegramEmulator:
                 error = ApiError(description, int(failure.kind))
             record.status = error.status
             return web.json_response(error.payload(), status=error.status)
+        if failure.kind == "502_html":
+            record.status = 502
+            return web.Response(status=502, text=NGINX_502, content_type="text/html")
+        if failure.kind == "conflict":
+            record.status = 409
+            return web.json_response(ApiError(GET_UPDATES_CONFLICT, 409).payload(), status=409)
         if failure.kind == "timeout":
             await self._stopping.wait()
         return _drop_connection(request)
@@ -1721,10 +2162,12 @@ class TelegramEmulator:
         """The Message object Telegram returns for a bot message."""
         out: JSON = {
             "message_id": message.message_id,
-            "from": self._bot_user(),
+            "from": message.from_user or self._bot_user(),
             "chat": chat.summary(),
             "date": message.date,
         }
+        if message.from_user is not None:
+            out["via_bot"] = self._bot_user()
         if message.thread_id is not None:
             out.update(message_thread_id=message.thread_id, is_topic_message=True)
         replied = message.reply_to_message_id
@@ -1872,21 +2315,28 @@ class TelegramEmulator:
         message_id = params.get("message_id")
         if not isinstance(message_id, int):
             raise bad_request("message identifier is not specified")
-        if message_id in chat.incoming:
+        if message_id in chat.incoming or message_id in chat.service:
             raise bad_request("message can't be edited")
         if message_id not in chat.messages:
             raise bad_request("message to edit not found")
+        if chat.messages[message_id].from_user is not None:
+            # Sent by a user via the bot: only its inline_message_id can edit it.
+            raise bad_request("message can't be edited")
         return chat, chat.messages[message_id]
 
     async def _apply_edit(
         self, chat: _Chat, message: SentMessage, now: float, **changes: Any
     ) -> JSON:
         """Refuses a no-op edit like Telegram, applies the flood limits and stores the edit."""
-        if all(getattr(message, name) == value for name, value in changes.items()):
+        if all(
+            getattr(message, name) == value or _same_preview(message, name, value, changes)
+            for name, value in changes.items()
+        ):
             raise bad_request(NOT_MODIFIED)
         self._admit_post(chat, now)
         for name, value in changes.items():
             setattr(message, name, value)
+        self._edit_log.append((chat.id, message.message_id))
         message.edited += 1
         message.edit_date = int(time.time())
         self._changed()
@@ -1902,7 +2352,7 @@ class TelegramEmulator:
             **self._bot_user(),
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1936,6 +2386,8 @@ class TelegramEmulator:
 
     async def _get_updates(self, call: _Call) -> list[JSON]:
         """Long polling: confirms updates below offset and answers as soon as one is queued."""
+        if self._other_instance:
+            raise ApiError(GET_UPDATES_CONFLICT, 409)
         if self.webhook_url:
             raise ApiError(
                 "Conflict: can't use getUpdates method while webhook is active; use "
@@ -2052,6 +2504,7 @@ class TelegramEmulator:
         if (
             chat.messages.pop(message_id, None) is None
             and chat.incoming.pop(message_id, None) is None
+            and chat.service.pop(message_id, None) is None
         ):
             raise bad_request("message to delete not found")
         self._changed()
@@ -2094,12 +2547,16 @@ class TelegramEmulator:
     async def _get_chat(self, call: _Call) -> JSON:
         chat = self._chat(call.params)
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
-        return {
+        full = {
             **chat.summary(),
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {name: False for name in (*gifts, "gifts_from_channels")},
         }
+        pinned = self._pinned_ids(chat)
+        if pinned:
+            full["pinned_message"] = self._any_message_json(chat, pinned[-1])
+        return full
 
     async def _get_chat_member(self, call: _Call) -> JSON:
         chat = self._chat(call.params)
@@ -2111,7 +2568,7 @@ class TelegramEmulator:
             return {
                 "status": "administrator",
                 "user": user or {"id": user_id, "is_bot": False, "first_name": "Admin"},
-                **ADMIN_RIGHTS,
+                **(chat.bot_rights if user_id == self.bot_id else ADMIN_RIGHTS),
                 "can_manage_topics": chat.is_forum,
             }
         if user_id not in self._users:
@@ -2128,4 +2585,99 @@ class TelegramEmulator:
             raise bad_request("can't parse menu button: Unsupported type specified")
         if "chat_id" in call.params:
             self._chat(call.params)
+        return True
+
+    async def _answer_inline_query(self, call: _Call) -> bool:
+        """answerInlineQuery: Client.cpp reads the button and results, tdlib checks texts and
+        the start parameter, then Telegram checks the query id and the result ids."""
+        params = call.params
+        button = check_inline_results_button(params.get("button"))
+        if params.get("switch_pm_text") is not None:
+            raise bad_request("emulator: switch_pm_text is deprecated; use button")
+        results = check_inline_results(params.get("results"))
+        cache_time = params.get("cache_time", 300)
+        if not isinstance(cache_time, int) or not 0 <= cache_time <= 86400:
+            raise bad_request(
+                f"emulator: cache_time {cache_time!r} is outside 0..86400; Telegram would clamp it"
+            )
+        next_offset = params.get("next_offset") or ""
+        if not isinstance(next_offset, str):
+            raise bad_request("emulator: next_offset must be a string")
+        is_personal = params.get("is_personal", False)
+        if isinstance(is_personal, str):
+            is_personal = is_personal.strip().lower() in ("true", "1")
+        query = self._inline_queries.get(str(params.get("inline_query_id", "")))
+        if (
+            query is None
+            or query.answer is not None
+            or call.now - query.created > self.inline_answer_timeout
+        ):
+            raise bad_request(QUERY_ID_INVALID)
+        check_inline_answer(results, next_offset)
+        query.answer = {
+            "inline_query_id": query.id,
+            "results": results,
+            "cache_time": cache_time,
+            "is_personal": bool(is_personal),
+            "next_offset": next_offset,
+            "button": button,
+        }
+        self.inline_answers.append(query.answer)
+        return True
+
+    def _check_pin_rights(self, chat: _Chat) -> None:
+        """tdlib DialogManager::can_pin_messages: an admin right in groups (can_edit_messages
+        in channels); anyone may pin in a private chat."""
+        right = "can_edit_messages" if chat.type == "channel" else "can_pin_messages"
+        if chat.type != "private" and not chat.bot_rights.get(right, True):
+            raise bad_request(PIN_RIGHTS)
+
+    async def _pin_chat_message(self, call: _Call) -> bool:
+        """Pins a message; Telegram adds a "pinned_message" service message from the bot, which
+        takes the chat's next message id (bots get no update for it)."""
+        chat = self._chat(call.params)
+        message_id = call.params.get("message_id")
+        if message_id not in chat.messages and message_id not in chat.incoming:
+            raise bad_request("message to pin not found")
+        self._check_pin_rights(chat)
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        chat.pinned.append(message_id)
+        pinned = self._any_message_json(chat, message_id)
+        pinned = {key: value for key, value in pinned.items() if key != "reply_to_message"}
+        service: JSON = {
+            "message_id": chat.take_message_id(),
+            "from": self._bot_user(),
+            "chat": chat.summary(),
+            "date": int(time.time()),
+            "pinned_message": pinned,
+        }
+        if "message_thread_id" in pinned:
+            service.update(message_thread_id=pinned["message_thread_id"], is_topic_message=True)
+        chat.service[service["message_id"]] = service
+        self._changed()
+        return True
+
+    async def _unpin_chat_message(self, call: _Call) -> bool:
+        """Unpins the message, or without message_id the newest pinned one."""
+        chat = self._chat(call.params)
+        message_id = call.params.get("message_id")
+        if message_id is None:
+            pinned = self._pinned_ids(chat)
+            if not pinned:
+                raise bad_request("message to unpin not found")
+            message_id = pinned[-1]
+        elif message_id not in chat.messages and message_id not in chat.incoming:
+            raise bad_request("message to unpin not found")
+        self._check_pin_rights(chat)
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        self._changed()
+        return True
+
+    async def _unpin_all_chat_messages(self, call: _Call) -> bool:
+        chat = self._chat(call.params)
+        self._check_pin_rights(chat)
+        chat.pinned.clear()
+        self._changed()
         return True
