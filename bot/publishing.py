@@ -24,10 +24,15 @@ def today(publish: PublishSettings, now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(dt.UTC)).astimezone(publish.timezone).date()
 
 
+def window_opens(publish: PublishSettings, day: dt.date) -> dt.datetime:
+    """When a digest dated `day` may first be posted: `publish.time` on that day."""
+    return dt.datetime.combine(day, publish.time, tzinfo=publish.timezone)
+
+
 def in_window(publish: PublishSettings, now: dt.datetime) -> bool:
     """From today's publish time until `catch_up_hours` later, in the configured zone."""
     local = now.astimezone(publish.timezone)
-    start = dt.datetime.combine(local.date(), publish.time, tzinfo=publish.timezone)
+    start = window_opens(publish, local.date())
     return start <= local <= start + publish.catch_up
 
 
