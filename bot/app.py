@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
 
+from bot.chat_order import PerChatOrder
 from bot.config import Settings
-from bot.flood import FloodControl, FloodLimits
+from bot.flood import FloodControl, FloodLimits, Pacing
 from bot.handlers import register, set_commands
 from bot.instance import InstanceLock
 from bot.jobs import schedule
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, Any, Any]
 
 
-def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot[None]:
+def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot[Pacing]:
     """A bot for one-off work (the CLI's publish), paced like the running bot."""
     base_url, file_url = _api_urls(settings)
     return ExtBot(
@@ -57,8 +59,8 @@ def build_app(
         # A long poll torn down mid-flight can keep PTB's single getUpdates connection
         # checked out, silently stopping the bot from receiving updates; leave headroom.
         .get_updates_connection_pool_size(4)
-        # A slow answer (a full digest is paced at 1 message/s) must not hold up others.
-        .concurrent_updates(16)
+        # Concurrent across chats, in order within one: a busy group never holds up others.
+        .concurrent_updates(PerChatOrder())
         .defaults(Defaults(allow_sending_without_reply=True))
         .build()
     )
@@ -123,8 +125,26 @@ async def serving(app: App) -> AsyncIterator[App]:
 async def _prepare(app: App) -> None:
     """Start-up work before updates flow (PTB calls post_init only from run_polling)."""
     services = services_of(app)
+    await _resolve_targets(app, services.settings)
     await sync(services)
     await set_commands(app, services.settings)
+
+
+async def _resolve_targets(app: App, settings: Settings) -> None:
+    """Learn the ids of targets given as @username, so that posts to the name and replies
+    to the id are counted in one flood budget (Telegram counts the chat, not the name)."""
+    flood = app.bot.rate_limiter
+    if not isinstance(flood, FloodControl):
+        return
+    for target in settings.publish.targets:
+        if isinstance(target.chat, str):
+            try:
+                chat = await app.bot.get_chat(target.chat)
+            except TelegramError as exc:  # the publication will say so, and report it
+                log.warning("cannot look up %s: %s", target.chat, exc.message)
+                continue
+            flood.alias(target.chat, chat.id)
+            log.info("%s is chat %d", target.chat, chat.id)
 
 
 def _api_urls(settings: Settings) -> tuple[str, str]:

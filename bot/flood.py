@@ -41,6 +41,21 @@ _POSTING = frozenset(
 )
 
 
+class NotSentInTime(Exception):
+    """A request given a deadline (`Pacing.within`) would have had to wait past it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Per-request instructions, passed as python-telegram-bot's `rate_limit_args`.
+
+    `within`: seconds the request may wait for its chat's budget; past that it is not
+    sent at all (NotSentInTime), so a member's reply is never queued for minutes.
+    """
+
+    within: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class FloodLimits:
     """Defaults are Telegram's published limits; a small margin absorbs clock jitter."""
@@ -53,17 +68,31 @@ class FloodLimits:
     max_retries: int = 10
 
 
-class FloodControl(BaseRateLimiter[None]):
-    """Paces posting requests per chat (1/s), per group (20 per 60 s) and overall (30/s)."""
+class FloodControl(BaseRateLimiter[Pacing]):
+    """Paces posting requests per chat (1/s), per group (20 per 60 s) and overall (30/s).
 
-    __slots__ = ("_blocked_until", "_limits", "_locks", "_overall", "_recent")
+    A chat has one budget whatever it is called: `alias` maps a public @username to the
+    chat's id (resolved at start-up), since Telegram counts the chat, not the name.
+    """
+
+    __slots__ = ("_aliases", "_blocked_until", "_limits", "_locks", "_overall", "_recent")
 
     def __init__(self, limits: FloodLimits | None = None) -> None:
         self._limits = limits or FloodLimits()
+        self._aliases: dict[str, str] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._recent: defaultdict[str, deque[float]] = defaultdict(deque)
         self._blocked_until: defaultdict[str, float] = defaultdict(float)
         self._overall: deque[float] = deque()
+
+    def alias(self, username: str, chat_id: int) -> None:
+        """Count requests to `@username` against the budget of chat `chat_id`."""
+        self._aliases[username.lower()] = str(chat_id)
+
+    def key(self, chat: object) -> str:
+        """The budget a request to `chat` (an id or an @username) is counted in."""
+        text = str(chat)
+        return self._aliases.get(text.lower(), text)
 
     async def initialize(self) -> None:
         """Nothing to set up: state is in memory."""
@@ -78,14 +107,24 @@ class FloodControl(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: Pacing | None,
     ) -> _Result:
         chat = data.get("chat_id")
         if endpoint not in _POSTING or chat is None:
-            return await self._with_retries(callback, args, kwargs, None)
-        key = str(chat)
-        async with self._locks[key]:  # one request per chat at a time keeps the spacing exact
-            return await self._with_retries(callback, args, kwargs, key)
+            return await self._with_retries(callback, args, kwargs, None, None)
+        key = self.key(chat)
+        within = rate_limit_args.within if rate_limit_args is not None else None
+        deadline = None if within is None else time.monotonic() + within
+        try:
+            async with asyncio.timeout(within):
+                # One request per chat at a time keeps the spacing exact.
+                await self._locks[key].acquire()
+        except TimeoutError:
+            raise NotSentInTime(f"chat {key} was busy for {within:.0f} s") from None
+        try:
+            return await self._with_retries(callback, args, kwargs, key, deadline)
+        finally:
+            self._locks[key].release()
 
     async def _with_retries(
         self,
@@ -93,10 +132,11 @@ class FloodControl(BaseRateLimiter[None]):
         args: Any,
         kwargs: dict[str, Any],
         key: str | None,
+        deadline: float | None,
     ) -> _Result:
         for attempt in range(self._limits.max_retries + 1):
             if key is not None:
-                await self._wait_for_slot(key)
+                await self._wait_for_slot(key, deadline)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -113,7 +153,7 @@ class FloodControl(BaseRateLimiter[None]):
                     self._record(key)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _wait_for_slot(self, key: str) -> None:
+    async def _wait_for_slot(self, key: str, deadline: float | None) -> None:
         limits = self._limits
         while True:
             now = time.monotonic()
@@ -132,6 +172,8 @@ class FloodControl(BaseRateLimiter[None]):
                 ready = max(ready, self._overall[0] + 1 + limits.margin)
             if ready <= now:
                 return
+            if deadline is not None and ready > deadline:
+                raise NotSentInTime(f"chat {key} has no budget for {ready - now:.0f} s")
             await asyncio.sleep(ready - now)
 
     def _record(self, key: str) -> None:

@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.config import Settings
 from bot.cooldown import Cooldowns
 from bot.digest import Digest, load_digest
+from bot.flood import Pacing
 from bot.publisher import Publisher, Retries
 from bot.reports import AdminReports
 from bot.store import Archive, Ledger, Search, Store
@@ -72,7 +73,7 @@ class Services:
         )
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+class BotContext(CallbackContext[ExtBot[Pacing], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """The context every handler and job gets: `context.services` is typed."""
 
     @property

@@ -116,6 +116,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Publication paused: {error}\nIt will be retried.",
     ),
     "cancelled": ("已取消。", "Cancelled."),
+    "group_busy_here": (
+        "{group} 里消息太多，暂时发不出去，所以回复发到了这里：",
+        "{group} is too busy to answer right now, so here is your answer:",
+    ),
     "internal_error": (
         "抱歉，出了点问题，请稍后再试。",
         "Sorry, something went wrong; please try again later.",

@@ -18,14 +18,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.config import Settings
 from bot.handlers import admin, public
 from bot.handlers.errors import on_error
-from bot.handlers.guards import admins, group_pace
+from bot.handlers.guards import admins, authentic_buttons, group_pace
 from bot.handlers.views import ADMIN_COMMANDS, PUBLIC_COMMANDS
 from bot.texts import EN, ZH, text
 
 log = logging.getLogger(__name__)
 
 ADMIN_BUTTONS = r"^[px](:|$)"
-GUARDS, HANDLERS = -1, 0
+# PTB runs the first matching handler of each group, so each guard has a group of its own.
+BUTTON_GUARD, PACE_GUARD, HANDLERS = -2, -1, 0
 # Edited messages never run a command again.
 NEW = filters.UpdateType.MESSAGE
 PUBLIC_NAMES = [name for name, _ in PUBLIC_COMMANDS]
@@ -35,7 +36,8 @@ ALL_COMMANDS = frozenset({"start", *PUBLIC_NAMES, *ADMIN_COMMANDS})
 def register(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings) -> None:
     is_admin = admins(settings)
     private = filters.ChatType.PRIVATE
-    app.add_handler(group_pace(ALL_COMMANDS), group=GUARDS)
+    app.add_handler(authentic_buttons(), group=BUTTON_GUARD)
+    app.add_handler(group_pace(ALL_COMMANDS), group=PACE_GUARD)
     app.add_handlers(
         [
             CommandHandler("start", public.start, filters=NEW),

@@ -3,7 +3,7 @@ preview, and /status. Who may use them is decided where they are registered."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot import __version__, keyboards
 from bot.digest import DigestError
@@ -113,9 +113,23 @@ async def publish_pressed(update: Update, context: BotContext) -> None:
     try:
         await query.answer()
         await edit(query, views.said(lang, "publishing"))
-        result = await _publish_entry(context, entry, mode=press.mode, lang=lang)
-    finally:
+    except BaseException:
         services.in_flight.discard(entry.slug)
+        raise
+    # Publishing takes minutes at Telegram's pace: it runs beside the chat's queue, so the
+    # admin's next press or command is answered meanwhile.
+    context.application.create_task(
+        _publish_and_tell(query, context, entry, mode=press.mode, lang=lang), update=update
+    )
+
+
+async def _publish_and_tell(
+    query: CallbackQuery, context: BotContext, entry: DigestEntry, *, mode: str, lang: str
+) -> None:
+    try:
+        result = await _publish_entry(context, entry, mode=mode, lang=lang)
+    finally:
+        context.services.in_flight.discard(entry.slug)
     await edit(query, views.line(result))
 
 

@@ -3,13 +3,17 @@ rules-bot) rather than pasted into each handler."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 
-from telegram import MessageEntity, Update
+from telegram import CallbackQuery, Message, MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler, filters
 
 from bot.config import Settings
 from bot.services import BotContext
+from bot.texts import language_of, text
+
+log = logging.getLogger(__name__)
 
 
 def admins(settings: Settings) -> filters.User:
@@ -49,5 +53,46 @@ def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext, Non
             return
         if context.services.cooldowns.group_commands.wait((user.id, chat.id)) > 0:
             raise ApplicationHandlerStop
+
+    return TypeHandler(Update, check)
+
+
+def is_own_button(query: CallbackQuery, bot_id: int) -> bool:
+    """Whether the press is of a button the bot put on that very message.
+
+    A client can send any callback data with any message; the message itself, with its
+    keyboard, comes from Telegram. So the data must be one of that keyboard's buttons,
+    on a message the bot sent — an archive page, a preview — never a digest part
+    (which has no buttons) or an inline card (which has only links).
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.from_user is None:
+        return False  # an inline message, or one too old for Telegram to show
+    if message.from_user.id != bot_id or message.reply_markup is None:
+        return False
+    return any(
+        button.callback_data == query.data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
+
+
+def authentic_buttons() -> TypeHandler[Update, BotContext, None]:
+    """A press of anything but the bot's own button on that message gets a polite answer
+    and changes nothing; no handler ever sees it."""
+
+    async def check(update: Update, context: BotContext) -> None:
+        query = update.callback_query
+        if query is None or is_own_button(query, context.bot.id):
+            return
+        chat = update.effective_chat
+        log.info(
+            "refused a button press by %s in %s: not a button of that message",
+            query.from_user.id,
+            chat.id if chat else "an inline message",
+        )
+        lang = language_of(query.from_user, context.services.settings.ui.language)
+        await query.answer(text(lang, "stale_button"))
+        raise ApplicationHandlerStop
 
     return TypeHandler(Update, check)

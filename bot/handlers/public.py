@@ -40,7 +40,8 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot does and its commands."""
-    admin = is_admin(update, context.services.settings)
+    # The admins' commands are listed to them in private only: in a group, they are noise.
+    admin = is_private(update) and is_admin(update, context.services.settings)
     await reply(update, views.help_view(language(update, context), admin=admin))
 
 

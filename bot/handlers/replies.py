@@ -7,12 +7,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, MessageEntity, Update
-from telegram.error import BadRequest
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram import (
+    Message as TelegramMessage,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ExtBot
 
 from bot.digest import DigestError
+from bot.flood import NotSentInTime, Pacing
 from bot.handlers.views import View, said
-from bot.render import TEXT_LIMIT, Message, api_calls, render_digest
+from bot.render import TEXT_LIMIT, Builder, Message, api_calls, render_digest
 from bot.services import BotContext
 from bot.store import DigestEntry
 from bot.telegram_calls import NO_PREVIEW, ptb_entities, send_with_fallback
@@ -23,6 +36,8 @@ log = logging.getLogger(__name__)
 # A reply in a group never takes more than this many messages of the group's budget.
 MAX_REPLY_MESSAGES = 2
 MAX_ANSWER_CHARS = 200  # Telegram's limit for a callback query's toast
+# A reply in a group waits this long for the group's flood budget, and no longer.
+GROUP_REPLY_WITHIN = 10.0
 
 
 def language(update: Update, context: BotContext) -> str:
@@ -38,18 +53,75 @@ def entities_of(message: Message) -> list[MessageEntity] | None:
 
 
 async def reply(update: Update, view: View) -> None:
-    """Answer the command's message; the keyboard goes on the last part."""
+    """Answer the command's message, in its chat and topic; the keyboard goes on the last
+    part. In a group, a reply that cannot go out within `GROUP_REPLY_WITHIN` (the group's
+    budget is spent) goes to the member's private chat instead, or is dropped."""
     message = update.effective_message
     if message is None:
         return
+    private = message.chat.type == ChatType.PRIVATE
+    pacing = None if private else Pacing(within=GROUP_REPLY_WITHIN)
+    try:
+        await _send_view(
+            update.get_bot(),
+            view,
+            message.chat_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+            # In a group the answer quotes the command, as python-telegram-bot does.
+            reply_to=None if private else message.message_id,
+            pacing=pacing,
+        )
+    except NotSentInTime:
+        await _reply_in_private(update, view)
+
+
+async def _send_view(
+    bot: Bot,
+    view: View,
+    chat_id: int,
+    *,
+    thread_id: int | None = None,
+    reply_to: int | None = None,
+    pacing: Pacing | None = None,
+) -> None:
+    """The one place a reply's messages are sent: at most MAX_REPLY_MESSAGES of them."""
+    if not isinstance(bot, ExtBot):
+        raise TypeError("replies go through the running bot's ExtBot and its flood control")
     parts = view.body.messages(TEXT_LIMIT)[:MAX_REPLY_MESSAGES]
     for index, part in enumerate(parts):
-        await message.reply_text(
+        await bot.send_message(
+            chat_id,
             part.text,
             entities=entities_of(part),
             link_preview_options=NO_PREVIEW,
             reply_markup=view.keyboard if index == len(parts) - 1 else None,
+            message_thread_id=thread_id,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            ),
+            rate_limit_args=pacing,
         )
+
+
+async def _reply_in_private(update: Update, view: View) -> None:
+    """The group has no budget left for a while: the answer goes to the member's private
+    chat if they have started the bot; otherwise it is dropped, with a log line."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    lang = language_of(user, "auto")
+    body = Builder()
+    body.write(text(lang, "group_busy_here", group=chat.title or str(chat.id)))
+    body.block()
+    moved = View(body.joined(view.body), view.keyboard)
+    try:
+        await _send_view(update.get_bot(), moved, user.id)
+    except (Forbidden, BadRequest) as exc:  # never started the bot, or blocked it
+        log.info("dropped a reply to %s in %s: the group is busy (%s)", user.id, chat.id, exc)
+        return
+    log.info("sent a reply to %s in private: chat %s is busy", user.id, chat.id)
 
 
 async def say(update: Update, context: BotContext, key: str, **values: object) -> None:
@@ -60,13 +132,23 @@ async def say(update: Update, context: BotContext, key: str, **values: object) -
 async def edit(query: CallbackQuery, view: View) -> None:
     """Replace a paged answer in place, so that paging adds no messages to the chat."""
     (first, *_) = view.body.messages(TEXT_LIMIT) or [Message("…")]
+    message = query.message
+    bot = query.get_bot()
+    if not isinstance(message, TelegramMessage) or not isinstance(bot, ExtBot):
+        return  # only the bot's own pages are edited (see guards.authentic_buttons)
+    private = message.chat.type == ChatType.PRIVATE
     try:
-        await query.edit_message_text(
+        await bot.edit_message_text(
             first.text,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
             entities=entities_of(first),
             link_preview_options=NO_PREVIEW,
             reply_markup=view.keyboard,
+            rate_limit_args=None if private else Pacing(within=GROUP_REPLY_WITHIN),
         )
+    except NotSentInTime:
+        log.info("left a page in chat %s as it was: the chat is busy", message.chat_id)
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
