@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bot.render.cjk import cjk_friendly_emphasis
 from bot.render.text import Builder
 
 _HTML_TAGS = {
@@ -32,8 +33,8 @@ _INLINE_STYLE = {"strong_open": "bold", "em_open": "italic", "s_open": "striketh
 
 
 def markdown_parser() -> MarkdownIt:
-    """CommonMark with the GFM tables and strikethrough that digests use."""
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    """CommonMark with the GFM tables and strikethrough that digests use, CJK-friendly."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(cjk_friendly_emphasis)
 
 
 @dataclass(slots=True)
