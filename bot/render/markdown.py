@@ -10,31 +10,29 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.render.cjk import cjk_friendly_emphasis
-from bot.render.text import Builder
+from bot.render.html import HtmlWalker
+from bot.render.options import RenderOptions, label
+from bot.render.text import QUOTES, Builder
 
-_HTML_TAGS = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "del": "strikethrough",
-    "strike": "strikethrough",
-    "code": "code",
-    "tg-spoiler": "spoiler",
-    "a": "text_link",
-}
-_HTML_TAG = re.compile(r"<\s*(/?)\s*([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
-_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _TASK = re.compile(r"^\[([ xX])\]\s+")
+# Hugo / Docusaurus / Pandoc heading attributes: `## Title {#id .class key=value}`.
+_ATTRIBUTE = r"(?:[#.][\w:-]+|[\w-]+=\S+)"
+_HEADING_ATTRIBUTES = re.compile(rf"\s*\{{\s*{_ATTRIBUTE}(?:\s+{_ATTRIBUTE})*\s*\}}\s*$")
 _INLINE_STYLE = {"strong_open": "bold", "em_open": "italic", "s_open": "strikethrough"}
+# A table wider than this (in monospace cells) reads better as lines than as a block.
+_NARROW_TABLE = 40
+# Entities a monospace table block cannot hold (pre contains no other entity).
+_FORMATTING = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler", "text_link"})
 
 
 def markdown_parser() -> MarkdownIt:
     """CommonMark with the GFM tables and strikethrough that digests use, CJK-friendly."""
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(cjk_friendly_emphasis)
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return parser.use(cjk_friendly_emphasis)
+
+
+def strip_heading_attributes(text: str) -> str:
+    return _HEADING_ATTRIBUTES.sub("", text)
 
 
 @dataclass(slots=True)
@@ -43,74 +41,72 @@ class _ListState:
     number: int
 
 
+@dataclass(slots=True)
+class _Table:
+    outer: Builder
+    rows: list[list[Builder]] = field(default_factory=list)
+
+
 @dataclass
 class MarkdownWalker:
-    """Writes markdown-it block tokens into a builder; notes what it leaves out."""
+    """Writes markdown-it block tokens (and the HTML among them) into a builder.
+
+    `dropped` notes what was left out on purpose (`content.drop_html`); `lost` notes
+    visible text that could not be shown, so that `check` can say so.
+    """
 
     builder: Builder
+    options: RenderOptions = field(default_factory=RenderOptions)
     dropped: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
     lists: list[_ListState] = field(default_factory=list)
-    table: list[list[str]] | None = None
+    table: _Table | None = None
+    in_heading: bool = False
+    html: HtmlWalker | None = None
+    line: int = 0  # the body line of the block being walked
 
     def walk(self, tokens: list[Token]) -> None:
         for token in tokens:
+            if token.map:
+                self.line = token.map[0] + 1
+            if self.html is not None and self.html.dropping and token.type != "html_block":
+                self.html.drop_token(token)
+                continue
             handler = getattr(self, f"_on_{token.type}", None)
             if handler is not None:
                 handler(token)
 
-    def _set_indent(self) -> None:
-        self.builder.indent = "    " * len(self.lists)
+    def finish(self) -> None:
+        """End of a message's tokens: HTML left open ends here."""
+        if self.html is not None:
+            self.html.close()
+            self.html = None
+        self.builder.close_all()
 
-    def _on_heading_open(self, token: Token) -> None:
-        b = self.builder
-        b.block()
-        b.flush()
-        if token.tag in ("h1", "h2"):
-            b.open("underline")
-        else:
-            b.mark_item()
-        b.open("bold")
+    def file_line(self, body_line: int | None = None) -> int:
+        return (body_line if body_line is not None else self.line) + self.options.line_offset
 
-    def _on_heading_close(self, token: Token) -> None:
-        self.builder.close("bold")
-        self.builder.close("underline")
-        self.builder.block()
+    def _html(self) -> HtmlWalker:
+        if self.html is None:
+            self.html = HtmlWalker(self)
+        return self.html
 
-    def _on_paragraph_open(self, token: Token) -> None:
-        if not (self.builder.marker and token.hidden):  # items of a loose list stay apart
-            self.builder.block()
+    # -- blocks, also driven by the HTML walker ------------------------------------------
 
-    def _on_inline(self, token: Token) -> None:
-        b = self.builder
-        children = token.children or []
-        if b.marker and children and children[0].type == "text":
-            task = _TASK.match(children[0].content)
-            if task:
-                b.marker = b.marker.replace("• ", "☑ " if task[1] in "xX" else "☐ ")
-                children = [_replace_content(children[0], children[0].content[task.end() :])]
-                children += (token.children or [])[1:]
-        self._inline(children)
-        b.close_all(keep=frozenset({"blockquote"}))  # raw inline tags end with the paragraph
-
-    def _on_bullet_list_open(self, token: Token) -> None:
+    def open_list(self, ordered: bool, start: int = 1) -> None:
         self.builder.block("\n")
-        self.lists.append(_ListState(ordered=False, number=0))
+        self.lists.append(_ListState(ordered=ordered, number=start))
         self._set_indent()
 
-    def _on_ordered_list_open(self, token: Token) -> None:
-        self.builder.block("\n")
-        start = int(token.attrGet("start") or 1)
-        self.lists.append(_ListState(ordered=True, number=start))
-        self._set_indent()
-
-    def _on_bullet_list_close(self, token: Token) -> None:
-        self.lists.pop()
+    def close_list(self) -> None:
+        if self.lists:
+            self.lists.pop()
         self._set_indent()
         self.builder.block("\n" if self.lists else "\n\n")
 
-    _on_ordered_list_close = _on_bullet_list_close
-
-    def _on_list_item_open(self, token: Token) -> None:
+    def open_item(self) -> None:
+        if not self.lists:  # an <li> outside any list still reads as an item
+            self.open_list(ordered=False)
         state = self.lists[-1]
         self.builder.block("\n")
         indent = "    " * (len(self.lists) - 1)
@@ -119,26 +115,51 @@ class MarkdownWalker:
             state.number += 1
         self.builder.marker = indent + bullet
 
-    def _on_list_item_close(self, token: Token) -> None:
+    def close_item(self) -> None:
         if self.builder.marker:  # an empty item still shows its bullet
             self.builder.flush()
 
-    def _on_blockquote_open(self, token: Token) -> None:
+    def open_heading(self, level: int) -> None:
+        b = self.builder
+        b.block()
+        b.flush()
+        if level <= 2:
+            b.open("underline")
+        else:
+            b.mark_item()
+        b.open("bold")
+
+    def close_heading(self) -> None:
+        self.builder.close("bold")
+        self.builder.close("underline")
         self.builder.block()
-        self.builder.open("blockquote")
 
-    def _on_blockquote_close(self, token: Token) -> None:
-        self.builder.close("blockquote")
+    def open_table(self) -> None:
+        if self.table is None:
+            self.builder.block()
+            self.table = _Table(self.builder)
+
+    def open_row(self) -> None:
+        if self.table is not None:
+            self.table.rows.append([])
+
+    def open_cell(self) -> None:
+        if self.table is None:
+            return
+        if not self.table.rows:
+            self.table.rows.append([])
+        self.builder = Builder()
+        self.table.rows[-1].append(self.builder)
+
+    def close_table(self) -> None:
+        if self.table is None:
+            return
+        table, self.table = self.table, None
+        self.builder = table.outer
+        self._write_table(table.rows)
         self.builder.block()
 
-    def _on_fence(self, token: Token) -> None:
-        language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else None
-        self._code_block(token.content, language)
-
-    def _on_code_block(self, token: Token) -> None:
-        self._code_block(token.content, None)
-
-    def _code_block(self, content: str, language: str | None) -> None:
+    def code_block(self, content: str, language: str | None) -> None:
         b = self.builder
         content = content.rstrip("\n")
         if not content.strip():
@@ -150,63 +171,144 @@ class MarkdownWalker:
         b.close("pre")
         b.block()
 
+    def media(self, kind: str, text: str, url: str) -> None:
+        """An image, video or audio as a link with its text, labelled when it has none."""
+        self.builder.link(" ".join(text.split()) or label(self.options.language, kind), url)
+
+    # -- markdown-it tokens --------------------------------------------------------------
+
+    def _set_indent(self) -> None:
+        self.builder.indent = "    " * len(self.lists)
+
+    def _on_heading_open(self, token: Token) -> None:
+        self.open_heading(int(token.tag[1]))
+        self.in_heading = True
+
+    def _on_heading_close(self, token: Token) -> None:
+        self.in_heading = False
+        self.close_heading()
+
+    def _on_paragraph_open(self, token: Token) -> None:
+        if not (self.builder.marker and token.hidden):  # items of a loose list stay apart
+            self.builder.block()
+
+    def _on_inline(self, token: Token) -> None:
+        b = self.builder
+        children = list(token.children or [])
+        if b.marker and children and children[0].type == "text":
+            task = _TASK.match(children[0].content)
+            if task:
+                b.marker = b.marker.replace("• ", "☑ " if task[1] in "xX" else "☐ ")
+                children[0] = _replace_content(children[0], children[0].content[task.end() :])
+        if self.in_heading and children and children[-1].type == "text":
+            children[-1] = _replace_content(
+                children[-1], strip_heading_attributes(children[-1].content)
+            )
+        self._inline(children, _joins_lines(token.content, self.options.line_breaks))
+        if self.html is not None:
+            self.html.end_inline()
+        self.builder.close_all(keep=QUOTES | {"pre"})  # raw inline tags end with the paragraph
+
+    def _on_bullet_list_open(self, token: Token) -> None:
+        self.open_list(ordered=False)
+
+    def _on_ordered_list_open(self, token: Token) -> None:
+        self.open_list(ordered=True, start=int(token.attrGet("start") or 1))
+
+    def _on_bullet_list_close(self, token: Token) -> None:
+        self.close_list()
+
+    _on_ordered_list_close = _on_bullet_list_close
+
+    def _on_list_item_open(self, token: Token) -> None:
+        self.open_item()
+
+    def _on_list_item_close(self, token: Token) -> None:
+        self.close_item()
+
+    def _on_blockquote_open(self, token: Token) -> None:
+        self.builder.block()
+        self.builder.open("blockquote")
+
+    def _on_blockquote_close(self, token: Token) -> None:
+        self.builder.close("blockquote")
+        self.builder.block()
+
+    def _on_fence(self, token: Token) -> None:
+        language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else None
+        self.code_block(token.content, language)
+
+    def _on_code_block(self, token: Token) -> None:
+        self.code_block(token.content, None)
+
     def _on_hr(self, token: Token) -> None:
         self.builder.block()
 
     def _on_html_block(self, token: Token) -> None:
-        preview = " ".join(token.content.split())
-        line = (token.map[0] + 1) if token.map else 0
-        self.dropped.append(f"raw HTML block at body line {line}: {preview[:60]}")
+        self._html().feed_block(token.content, self.line)
 
     def _on_table_open(self, token: Token) -> None:
-        self.builder.block()
-        self.table = []
+        self.open_table()
 
     def _on_tr_open(self, token: Token) -> None:
-        assert self.table is not None
-        self.table.append([])
+        self.open_row()
 
     def _on_th_open(self, token: Token) -> None:
-        assert self.table is not None
-        self.table[-1].append("")
+        self.open_cell()
 
     _on_td_open = _on_th_open
 
     def _on_table_close(self, token: Token) -> None:
-        rows, self.table = self.table or [], None
-        self._write_table(rows)
-        self.builder.block()
+        self.close_table()
 
-    def _write_table(self, rows: list[list[str]]) -> None:
+    def _write_table(self, rows: list[list[Builder]]) -> None:
+        """Narrow plain tables as a monospace block; others (or any with links or
+        formatting, which a pre block cannot hold) as a bold line per row with
+        `header: value` lines."""
+        rows = [row for row in rows if row]
+        if not rows:
+            return
         b = self.builder
-        width = len(rows[0]) if rows else 0
-        rows = [(row + [""] * width)[:width] for row in rows]
-        widths = [max(_display_width(row[c]) for row in rows) for c in range(width)]
-        if sum(widths) + 3 * (width - 1) <= 40:
-            lines = [" │ ".join(map(_pad, row, widths)).rstrip() for row in rows]
-            lines.insert(1, "─┼─".join("─" * w for w in widths))
+        for row in rows:
+            for cell in row:
+                cell.close_all()
+        width = max(len(row) for row in rows)
+        rows = [row + [Builder() for _ in range(width - len(row))] for row in rows]
+        plain = [[" ".join(cell.text.split()) for cell in row] for row in rows]
+        widths = [max(_display_width(row[c]) for row in plain) for c in range(width)]
+        formatted = any(s.type in _FORMATTING for row in rows for cell in row for s in cell.spans)
+        if not formatted and sum(widths) + 3 * (width - 1) <= _NARROW_TABLE:
+            lines = [" │ ".join(map(_pad, row, widths)).rstrip() for row in plain]
+            if len(lines) > 1:
+                lines.insert(1, "─┼─".join("─" * w for w in widths))
             b.open("pre")
             b.write("\n".join(lines))
             b.close("pre")
             return
-        header, *body = rows
+        (header, *body), names = rows, plain[0]
+        if not body:  # a header without rows: its cells are the content
+            body, names = [header], [""] * width
         for row in body:
             b.block()
-            b.styled("bold", row[0])
-            for name, cell in zip(header[1:], row[1:], strict=True):
-                if cell:
-                    b.line(f"{name}: {cell}" if name else cell)
+            b.open("bold")
+            b.insert(row[0])
+            b.close("bold")
+            for name, cell in zip(names[1:], row[1:], strict=True):
+                if cell.text.strip():
+                    b.block("\n")
+                    if name:
+                        b.write(f"{name}: ")
+                    b.insert(cell)
 
-    def _inline(self, children: list[Token]) -> None:
-        if self.table is not None:
-            self.table[-1][-1] += _plain(children)
-            return
+    def _inline(self, children: list[Token], join: bool) -> None:
         b = self.builder
-        for child in children:
+        for index, child in enumerate(children):
             kind = child.type
             if kind == "text":
                 b.write(child.content)
-            elif kind in ("softbreak", "hardbreak"):
+            elif kind == "softbreak":
+                b.write(_soft_break(b.last_char, _next_char(children, index)) if join else "\n")
+            elif kind == "hardbreak":
                 b.write("\n")
             elif kind == "code_inline":
                 b.styled("code", child.content)
@@ -219,31 +321,46 @@ class MarkdownWalker:
             elif kind == "link_close":
                 b.close("text_link")
             elif kind == "image":
-                b.link(_plain(child.children or []) or "图片", str(child.attrGet("src") or ""))
+                self.media("image", _plain(child.children or []), str(child.attrGet("src") or ""))
             elif kind == "html_inline":
-                self._html_tag(child.content)
+                self._html().feed_inline(child.content, self.line)
+                b = self.builder  # an inline <td> may have switched to a cell
 
-    def _html_tag(self, raw: str) -> None:
-        b = self.builder
-        match = _HTML_TAG.fullmatch(raw.strip())
-        if not match:
-            return  # comments, processing instructions: nothing to show
-        closing, name, attrs = match[1], match[2].lower(), match[3]
-        if name == "br":
-            b.write("\n")
-            return
-        kind = _HTML_TAGS.get(name)
-        if name == "span" and "tg-spoiler" in attrs:
-            kind = "spoiler"
-        if kind is None:
-            return
-        if closing:
-            b.close(kind)
-        elif kind == "text_link":
-            href = _HREF.search(attrs)
-            b.open_link(next((g for g in href.groups() if g is not None), "") if href else "")
-        else:
-            b.open(kind)
+
+def _joins_lines(paragraph: str, mode: str) -> bool:
+    """Whether a paragraph's soft breaks are joined: always, never, or when hard-wrapped
+    (most lines long and of similar width), keeping deliberately short lines."""
+    if mode != "auto":
+        return mode == "join"
+    widths = [_display_width(line.strip()) for line in paragraph.split("\n")]
+    if len(widths) < 2:
+        return False
+    wrapped = widths[:-1]  # the last line of a wrapped paragraph is as short as it likes
+    longest = max(wrapped)
+    similar = sum(w >= 0.7 * longest for w in wrapped)
+    return longest >= 50 and similar >= 0.75 * len(wrapped)
+
+
+def _soft_break(before: str, after: str) -> str:
+    """A joined line break: a space between words, nothing next to CJK characters."""
+    if not before or not after or before.isspace() or after.isspace():
+        return ""
+    if _is_wide(before) or _is_wide(after):
+        return ""
+    return " "
+
+
+def _next_char(children: list[Token], index: int) -> str:
+    for child in children[index + 1 :]:
+        if child.type in ("text", "code_inline") and child.content:
+            return child.content[0]
+        if child.type in ("softbreak", "hardbreak"):
+            return "\n"
+    return ""
+
+
+def _is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
 
 
 def _replace_content(token: Token, content: str) -> Token:
@@ -265,7 +382,7 @@ def _plain(children: list[Token]) -> str:
 
 
 def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(2 if _is_wide(c) else 1 for c in text)
 
 
 def _pad(text: str, width: int) -> str:

@@ -18,6 +18,7 @@ from bot.render.split import split_text
 # Entity types that may be split around a code span (tdlib: "splittable").
 _SPLITTABLE = frozenset({"bold", "italic", "underline", "strikethrough", "spoiler"})
 _VERBATIM = frozenset({"code", "pre"})
+QUOTES = frozenset({"blockquote", "expandable_blockquote"})
 # tdlib turns C0 controls into spaces and deletes U+2028..U+202E, which would shift offsets.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _DELETED_BY_TELEGRAM = re.compile(r"[\u2028-\u202e]")
@@ -104,9 +105,20 @@ class Builder:
     def is_open(self, kind: str) -> bool:
         return any(o.type == kind and o.active for o in self.stack)
 
+    @property
+    def at_line_start(self) -> bool:
+        """Nothing written on the current line yet (or a new block is pending)."""
+        return not self.size or bool(self.separator or self.marker) or self.parts[-1][-1] == "\n"
+
+    @property
+    def last_char(self) -> str:
+        return self.parts[-1][-1] if self.parts else ""
+
     def open(self, kind: str, url: str | None = None, language: str | None = None) -> None:
         self._flush()
         blocked = any(o.active and o.type in _VERBATIM for o in self.stack) or self.is_open(kind)
+        if kind in QUOTES and any(self.is_open(q) for q in QUOTES):
+            blocked = True  # blockquotes do not nest, whatever their kind
         if kind == "code" and self.is_open("text_link"):
             blocked = True  # a link may not contain code: keep the link, drop the code style
         if blocked:
@@ -125,6 +137,29 @@ class Builder:
             self.open("text_link", url=url)
         else:  # an inactive entry, so that the matching close is still paired
             self.stack.append(_Open("text_link", None, active=False))
+
+    def set_language(self, language: str) -> None:
+        """Name the language of a pre block that has no text yet (`<pre><code class=…>`)."""
+        top = self.stack[-1] if self.stack else None
+        if top and top.type == "pre" and top.active and top.start == self.size:
+            top.language = top.language or language
+
+    def insert(self, fragment: Builder) -> None:
+        """Write another builder's text and entities here, through this builder's nesting rules."""
+        fragment.close_all()
+        text = fragment.text
+        ordered = sorted(fragment.spans, key=lambda s: (s.start, -s.end))
+        bounds = sorted({0, len(text)} | {s.start for s in ordered} | {s.end for s in ordered})
+        position = 0
+        for bound in bounds:
+            self.write(text[position:bound])
+            position = bound
+            for span in sorted(ordered, key=lambda s: -s.start):
+                if span.end == bound and span.start < bound:
+                    self.close(span.type)
+            for span in ordered:
+                if span.start == bound and span.end > bound:
+                    self.open(span.type, span.url, span.language)
 
     def close(self, kind: str) -> None:
         for index in range(len(self.stack) - 1, -1, -1):
