@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
-_HASHTAG_UNSAFE = re.compile(r"\W+")
+_HASHTAG_UNSAFE = re.compile(r"[^\w\s]+|_+")
+# Signs that carry meaning in names Telegram would cut a hashtag at: C++, C#, F#.
+_SPELLED = ((re.compile(r"(?<=[\w+])\+"), "p"), (re.compile(r"(?<=\w)#"), "sharp"))
 
 
 def hashtag(tag: str) -> str:
-    """`AI 日报` → `#AI日报`: Telegram hashtags are letters, digits and underscores."""
-    words = _HASHTAG_UNSAFE.split("".join(tag.split()))
-    body = "_".join(w for w in words if w)
-    return f"#{body}" if body else ""
+    """A hashtag Telegram recognises in full: `AI 日报` → `#AI日报`, `C++` → `#Cpp`,
+    `C#` → `#Csharp`, `mixed Case` → `#mixed_Case`; "" when no letter is left."""
+    for sign, spelled in _SPELLED:
+        tag = sign.sub(spelled, tag)
+    pieces = [p for p in re.split(r"\s+", _HASHTAG_UNSAFE.sub(" _ ", tag)) if p]
+    out = ""
+    for piece in pieces:
+        if piece == "_":
+            out += "_" if out and not out.endswith("_") else ""
+        elif out and not out.endswith("_") and not (_is_wide(out[-1]) or _is_wide(piece[0])):
+            out += "_" + piece  # Latin words a space apart stay apart
+        else:
+            out += piece  # next to CJK, a space is only typography
+    out = out.strip("_")
+    return f"#{out}" if any(c.isalpha() for c in out) else ""
+
+
+def _is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
 
 
 def is_valid_link(url: str) -> bool:

@@ -256,8 +256,12 @@ def test_control_characters_cannot_shift_offsets() -> None:
 
 def test_hashtags() -> None:
     assert hashtag("AI 日报") == "#AI日报"
-    assert hashtag("C++ / Rust") == "#C_Rust"
+    assert hashtag("C++ / Rust") == "#Cpp_Rust"
     assert hashtag("!!!") == ""
+    assert hashtag("C++") == "#Cpp"
+    assert hashtag("C#") == "#Csharp"
+    assert hashtag("mixed Case") == "#mixed_Case"
+    assert hashtag("2026") == hashtag("__") == ""
 
 
 @pytest.mark.parametrize(
