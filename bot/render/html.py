@@ -73,7 +73,7 @@ class Blocks(Protocol):
     def close_heading(self) -> None: ...
     def open_table(self) -> None: ...
     def open_row(self) -> None: ...
-    def open_cell(self) -> None: ...
+    def open_cell(self, header: bool = True) -> None: ...
     def close_table(self) -> None: ...
     def media(self, kind: str, text: str, url: str) -> None: ...
 
@@ -135,7 +135,7 @@ class HtmlWalker(HTMLParser):
 
     def drop_token(self, token: Token) -> None:
         """Markdown between the tags of a dropped block is dropped with it."""
-        if self.skip is not None and token.type in ("inline", "fence", "code_block"):
+        if self.skip is not None and token.type in ("inline", "fence", "code_block", "text"):
             self.skip.text += " " + token.content
 
     def end_inline(self) -> None:
@@ -299,7 +299,7 @@ class HtmlWalker(HTMLParser):
         elif tag in ("td", "th"):
             self._close_implied("td", "th", stop=("tr", "table"))
             self.space = False
-            blocks.open_cell()
+            blocks.open_cell(header=tag == "th")
             self.open_elements.append(_Element(tag, "cell"))
         elif tag in ("dt", "dd"):
             self._close_implied("dt", "dd", stop=("dl",))

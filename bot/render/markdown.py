@@ -45,6 +45,7 @@ class _ListState:
 class _Table:
     outer: Builder
     rows: list[list[Builder]] = field(default_factory=list)
+    header: bool = True  # the first row names the columns (HTML: only when it is all <th>)
 
 
 @dataclass
@@ -143,11 +144,13 @@ class MarkdownWalker:
         if self.table is not None:
             self.table.rows.append([])
 
-    def open_cell(self) -> None:
+    def open_cell(self, header: bool = True) -> None:
         if self.table is None:
             return
         if not self.table.rows:
             self.table.rows.append([])
+        if len(self.table.rows) == 1 and not header:
+            self.table.header = False
         self.builder = Builder()
         self.table.rows[-1].append(self.builder)
 
@@ -156,7 +159,7 @@ class MarkdownWalker:
             return
         table, self.table = self.table, None
         self.builder = table.outer
-        self._write_table(table.rows)
+        self._write_table(table.rows, table.header)
         self.builder.block()
 
     def code_block(self, content: str, language: str | None) -> None:
@@ -261,7 +264,7 @@ class MarkdownWalker:
     def _on_table_close(self, token: Token) -> None:
         self.close_table()
 
-    def _write_table(self, rows: list[list[Builder]]) -> None:
+    def _write_table(self, rows: list[list[Builder]], has_header: bool) -> None:
         """Narrow plain tables as a monospace block; others (or any with links or
         formatting, which a pre block cannot hold) as a bold line per row with
         `header: value` lines."""
@@ -279,15 +282,15 @@ class MarkdownWalker:
         formatted = any(s.type in _FORMATTING for row in rows for cell in row for s in cell.spans)
         if not formatted and sum(widths) + 3 * (width - 1) <= _NARROW_TABLE:
             lines = [" │ ".join(map(_pad, row, widths)).rstrip() for row in plain]
-            if len(lines) > 1:
+            if len(lines) > 1 and has_header:
                 lines.insert(1, "─┼─".join("─" * w for w in widths))
             b.open("pre")
             b.write("\n".join(lines))
             b.close("pre")
             return
-        (header, *body), names = rows, plain[0]
-        if not body:  # a header without rows: its cells are the content
-            body, names = [header], [""] * width
+        body, names = rows[1:], plain[0]
+        if not has_header or not body or width == 1:  # no column names to show values by
+            body, names = rows, [""] * width
         for row in body:
             b.block()
             b.open("bold")
@@ -304,6 +307,9 @@ class MarkdownWalker:
         b = self.builder
         for index, child in enumerate(children):
             kind = child.type
+            if self.html is not None and self.html.skip is not None and kind != "html_inline":
+                self.html.drop_token(child)  # text between inline tags that are not shown
+                continue
             if kind == "text":
                 b.write(child.content)
             elif kind == "softbreak":
