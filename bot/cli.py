@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.config import ConfigError, Settings, Target, load_settings
+from bot.config import ConfigError, ContentSettings, Settings, Target, load_settings
 from bot.digest import Digest, DigestError, expand_paths, load_digest
 from bot.logs import log_to_stderr
 from bot.render import Message, Rendering, api_calls, render_digest
@@ -44,7 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.command(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
         return status
+    except BrokenPipeError:
+        # `digest-bot render … | head`: the reader has all it wanted. Point stdout at
+        # /dev/null so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.key == "telegram.token":
@@ -105,37 +111,48 @@ def _parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = list(expand_paths(args.paths or [settings.content.dir]))
-    check = partial(
-        _check_file,
-        root=settings.content.dir,
-        max_bytes=settings.content.max_bytes,
-        max_messages=settings.content.max_messages,
-    )
-    failed = 0
-    for ok, lines in _map_over_cores(check, paths):
-        failed += not ok
+    check = partial(_check_file, content=settings.content)
+    failed = lossy = 0
+    for verdict, lines in _map_over_cores(check, paths):
+        failed += verdict == "FAIL"
+        lossy += verdict == "LOSS"
         print("\n".join(lines))
-    print(f"{len(paths)} digest(s) checked: {len(paths) - failed} OK, {failed} failed")
+    ok = len(paths) - failed - lossy
+    losing = f", {lossy} losing text" if lossy else ""
+    print(f"{len(paths)} digest(s) checked: {ok} OK{losing}, {failed} failed")
     return EXIT_FAILED if failed or not paths else EXIT_OK
 
 
-def _check_file(
-    path: Path, *, root: Path, max_bytes: int, max_messages: int
-) -> tuple[bool, list[str]]:
-    """One digest's verdict as `check` prints it; runs in a worker process."""
+def _check_file(path: Path, *, content: ContentSettings) -> tuple[str, list[str]]:
+    """One digest's verdict ("OK", "LOSS": renders but drops visible text, "FAIL") and
+    the lines `check` prints for it; runs in a worker process."""
     try:
-        digest = load_digest(path, content_dir=_content_dir(path, root), max_bytes=max_bytes)
-        rendering = render_digest(digest, max_messages=max_messages)
+        digest = load_digest(
+            path, content_dir=_content_dir(path, content.dir), max_bytes=content.max_bytes
+        )
+        rendering = _rendering(digest, content)
     except DigestError as exc:
-        return False, [f"FAIL  {exc}"]
+        return "FAIL", [f"FAIL  {exc}"]
     longest = max(rendering.messages, key=lambda m: m.length / m.limit)
+    verdict = "LOSS" if rendering.lost else "OK"
     lines = [
-        f"OK    {path}: {len(rendering.messages)} messages, "
+        f"{verdict:<6}{path}: {len(rendering.messages)} messages, "
         f"longest {longest.length}/{longest.limit}"
     ]
-    for note in (*digest.warnings, *(f"{d} (dropped)" for d in rendering.dropped)):
-        lines.append(f"WARN  {path}: {note}")
-    return True, lines
+    lines += [f"LOST  {path}: {note}" for note in rendering.lost]
+    lines += [f"WARN  {path}: {note}" for note in digest.warnings]
+    lines += [f"NOTE  {path}: {note}" for note in rendering.dropped]
+    return verdict, lines
+
+
+def _rendering(digest: Digest, content: ContentSettings) -> Rendering:
+    """A digest rendered with the configured content settings."""
+    return render_digest(
+        digest,
+        max_messages=content.max_messages,
+        drop_html=content.drop_html,
+        line_breaks=content.line_breaks,
+    )
 
 
 def _map_over_cores(work: Callable[[Path], _T], paths: list[Path]) -> Iterator[_T]:
@@ -155,7 +172,7 @@ def _render(args: argparse.Namespace) -> int:
             content_dir=_content_dir(args.path, settings.content.dir),
             max_bytes=settings.content.max_bytes,
         )
-        rendering = render_digest(digest, max_messages=settings.content.max_messages)
+        rendering = _rendering(digest, settings.content)
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -163,6 +180,8 @@ def _render(args: argparse.Namespace) -> int:
         print(json.dumps(api_calls(rendering.messages), ensure_ascii=False, indent=2))
     else:
         print(preview(rendering))
+    for note in rendering.lost:
+        print(f"lost: {note}", file=sys.stderr)
     return EXIT_OK
 
 

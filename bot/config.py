@@ -45,7 +45,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "catch_up_hours": 6,
         "targets": [],
     },
-    "content": {"dir": "content", "max_bytes": 1024 * 1024, "max_messages": 20},
+    "content": {
+        "dir": "content",
+        "max_bytes": 1024 * 1024,
+        "max_messages": 20,
+        "drop_html": ["telegram-card"],
+        "line_breaks": "auto",
+    },
     "storage": {"path": "data/digest-bot.sqlite3"},
     "admins": {"user_ids": []},
     "ui": {"language": "auto", "group_latest": "card"},
@@ -54,6 +60,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 LANGUAGES = ("zh", "en", "auto")
 MODES = ("polling", "webhook")
 GROUP_LATEST_MODES = ("card", "full")
+LINE_BREAK_MODES = ("auto", "keep", "join")
+_CSS_CLASS = re.compile(r"-?[A-Za-z_][\w-]*")
 MAX_CATCH_UP_HOURS = 24
 
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
@@ -148,6 +156,9 @@ class ContentSettings:
     dir: Path
     max_bytes: int
     max_messages: int
+    # HTML blocks with one of these CSS classes are decoration, dropped on purpose.
+    drop_html: tuple[str, ...] = ("telegram-card",)
+    line_breaks: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +279,8 @@ class _Parser:
                 dir=self.get("content.dir", self.path),
                 max_bytes=self.get("content.max_bytes", self.positive),
                 max_messages=self.get("content.max_messages", self.positive),
+                drop_html=self.get("content.drop_html", self.css_classes),
+                line_breaks=self.get("content.line_breaks", self.choice(LINE_BREAK_MODES)),
             ),
             storage=StorageSettings(path=self.get("storage.path", self.path)),
             admins=AdminSettings(user_ids=self.get("admins.user_ids", self.user_ids)),
@@ -452,6 +465,17 @@ class _Parser:
         for i, item in enumerate(value):
             ids.add(self.positive(f"{key}[{i}]", item))
         return frozenset(ids)
+
+    def css_classes(self, key: str, value: object) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, f'{self.show(key, value)} is not a list like ["telegram-card"]')
+        names = []
+        for i, item in enumerate(value):
+            name = self.text(f"{key}[{i}]", item).strip()
+            if not _CSS_CLASS.fullmatch(name):
+                raise self.error(f"{key}[{i}]", f"{self.show(key, item)} is not a CSS class name")
+            names.append(name)
+        return tuple(names)
 
     def choice(self, options: tuple[str, ...]) -> Callable[[str, Any], str]:
         def convert(key: str, value: object) -> str:

@@ -41,7 +41,7 @@ async def test_check_reports_each_file_and_fails_on_a_broken_one(tmp_path: Path)
     lines = out.splitlines()
     assert status == 1
     assert lines[0] == f"OK    {good}: 6 messages, longest 1328/4096"
-    assert lines[1].startswith(f"WARN  {good}: raw HTML block at body line 172")
+    assert lines[1].startswith(f'NOTE  {good}: line 181: <div class="telegram-card"> dropped')
     assert lines[2] == f"FAIL  {tmp_path / 'broken.md'}: front matter has no 'date'"
     assert lines[-1] == "2 digest(s) checked: 1 OK, 1 failed"
     status, _, _ = await digest_bot("check", good, cwd=tmp_path)
@@ -59,7 +59,7 @@ async def test_render_preview_shows_kind_length_and_formatting(tmp_path: Path) -
     assert status == 0
     assert out.startswith("── 1/6 · sendPhoto · photo + caption 309/1024 · 1 entity ──")
     assert "<b><u>AI 模型升级与技术突破</u></b>" in out
-    assert "(dropped) raw HTML block" in out
+    assert '(dropped) line 181: <div class="telegram-card">' in out
 
 
 async def test_run_without_a_token_says_how_to_fix_it(tmp_path: Path) -> None:

@@ -433,7 +433,7 @@ async def test_publish_cancel(bot: Services, emulator: TelegramEmulator) -> None
 async def test_status_shows_schedule_index_failures_and_version(
     bot: Services, emulator: TelegramEmulator, content: Path
 ) -> None:
-    write_digest(content, front="title: 坏文件", name="2026-03-01-bad.md")
+    write_digest(content, front="title: 坏文件", name="bad-2026-03-01.md")
     await sync(bot)
     (status,) = await ask(emulator, ADMIN, ADMIN, "/status")
     lines = status.text.split("\n")
@@ -443,7 +443,7 @@ async def test_status_shows_schedule_index_failures_and_version(
     assert lines[3].startswith("下次发布：") and lines[3].endswith("23:59 CST")
     assert lines[4] == "已索引日报：13 期"
     assert lines[5] == "上次发布：无"
-    assert lines[-1] == "• 2026-03-01-bad.md: front matter has no 'date'"
+    assert lines[-1] == "• bad-2026-03-01.md: front matter has no 'date'"
     (refusal,) = await ask(emulator, MEMBER, MEMBER, "/status")
     assert refusal.text == "抱歉，只有管理员可以这样做。"
 

@@ -58,9 +58,9 @@ async def test_an_admin_who_never_started_the_bot_does_not_stop_the_others(
 async def test_a_broken_digest_file_is_reported(
     settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
-    write_digest(content, front="title: 没有日期", name="2026-02-22-broken.md")
+    write_digest(content, front="title: 没有日期", name="broken-2026-02-22.md")
     async with serving(build_app(settings, store, flood=BOT_FAST)):
         await emulator.wait_for(GROUP, 6)
         headline, details = await emulator.wait_for(ADMIN, 2)
-    assert headline.text.endswith("a digest file does not load: 2026-02-22-broken.md")
+    assert headline.text.endswith("a digest file does not load: broken-2026-02-22.md")
     assert details.text == "front matter has no 'date'"

@@ -182,3 +182,103 @@ def test_file_without_front_matter(tmp_path: Path) -> None:
     path.write_text("# Just Markdown\n\ntext\n", encoding="utf-8")
     with pytest.raises(DigestError, match="no YAML front matter"):
         load_digest(path)
+
+
+# -- front matter of other generators ---------------------------------------------------
+
+
+def test_date_from_the_file_name_when_the_front_matter_has_none(tmp_path: Path) -> None:
+    path = write_digest(tmp_path, front="title: T", name="2026-01-27-ai-news.md")
+    assert load_digest(path).date == dt.date(2026, 1, 27)
+
+
+@pytest.mark.parametrize("key", ["publishDate", "pubDate"])
+def test_publish_date_keys(tmp_path: Path, key: str) -> None:
+    path = write_digest(tmp_path, front=f"title: T\n{key}: 2024-03-05")
+    assert load_digest(path).date == dt.date(2024, 3, 5)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2024-4-09", dt.date(2024, 4, 9)), ("2024/4/9", dt.date(2024, 4, 9)), ("25-12-2024", None)],
+)
+def test_unambiguous_unpadded_dates(tmp_path: Path, value: str, expected: dt.date | None) -> None:
+    path = write_digest(tmp_path, front=f"title: T\ndate: '{value}'")
+    assert load_digest(path).date == (expected or dt.date(2024, 12, 25))
+
+
+def test_ambiguous_date_is_an_error_that_says_why(tmp_path: Path) -> None:
+    path = write_digest(tmp_path, front="title: T\ndate: '09-11-2024'")
+    with pytest.raises(DigestError, match=r"ambiguous.*month-day or day-month.*year first"):
+        load_digest(path)
+
+
+def test_description_is_the_summary(tmp_path: Path) -> None:
+    path = write_digest(tmp_path, front="title: T\ndate: 2026-01-01\ndescription: 一句话")
+    assert load_digest(path).summary == "一句话"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "image: https://e.com/c.png",
+        "cover: https://e.com/c.png",
+        "cover: {image: 'https://e.com/c.png', alt: x}",
+        "featured_image: https://e.com/c.png",
+        "thumbnail: https://e.com/c.png",
+    ],
+)
+def test_cover_keys_of_other_generators(tmp_path: Path, line: str) -> None:
+    path = write_digest(tmp_path, front=f"title: T\ndate: 2026-01-01\n{line}")
+    assert load_digest(path).cover == "https://e.com/c.png"
+
+
+def test_cover_warning_cites_the_file_line(tmp_path: Path) -> None:
+    path = write_digest(tmp_path, front="title: T\ndate: 2026-01-01\nimage: missing.png")
+    (warning,) = load_digest(path, content_dir=tmp_path).warnings
+    assert warning.startswith("line 4: image 'missing.png' does not exist")
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "language"),
+    [
+        ("lang: en-US", "中文正文", "en"),
+        ("language: zh-CN", "English body", "zh"),
+        ("", "谷歌发布 Gemini 3.1 Pro，推理性能翻倍", "zh"),
+        ("", "Google ships Gemini 3.1 Pro with 中文 support", "en"),
+    ],
+)
+def test_language_from_front_matter_or_text(
+    tmp_path: Path, front: str, body: str, language: str
+) -> None:
+    path = write_digest(tmp_path, front=f"title: T\ndate: 2026-01-01\n{front}", body=body)
+    assert load_digest(path).language == language
+
+
+def test_body_line_offset_maps_body_lines_to_file_lines(tmp_path: Path) -> None:
+    path = write_digest(tmp_path, front="title: T\ndate: 2026-01-01", body="\n\n第一行")
+    digest = load_digest(path)
+    assert digest.body == "第一行"
+    assert path.read_text().split("\n")[digest.file_line(1) - 1] == "第一行"
+
+
+def test_mdx_import_and_export_lines_are_blanked(tmp_path: Path) -> None:
+    body = (
+        "import Tabs from '@theme/Tabs';\nimport {\n  A,\n} from 'x';\n\n正文\n\n"
+        "```js\nimport kept from 'y';\n```\n\nexport const meta = {};\n"
+    )
+    path = write_digest(tmp_path, body=body, name="d.mdx")
+    digest = load_digest(path)
+    assert "Tabs" not in digest.body and "meta" not in digest.body
+    assert "import kept from 'y';" in digest.body
+    assert path.read_text().split("\n")[digest.file_line(1) - 1] == "正文"
+
+
+def test_digest_paths_include_mdx_and_skip_leftovers(tmp_path: Path) -> None:
+    names = ["a.md", "b.mdx", "a.md~", "#a.md#", "a.md.tmp", "a.md.part", "c.tmp.md"]
+    names += ["a.md.crdownload", ".a.md.swp", "d.swp.md", "e~.md"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    (tmp_path / "#autosave#").mkdir()
+    (tmp_path / "#autosave#" / "x.md").write_text("x")
+    assert [p.name for p in digest_paths(tmp_path)] == ["a.md", "b.mdx"]

@@ -238,10 +238,14 @@ def test_unclosed_html_tag_ends_with_its_paragraph() -> None:
     assert spans(message) == [("bold", "没有闭合")]
 
 
-def test_raw_html_blocks_are_dropped_and_reported() -> None:
-    rendering = render_digest(digest("## 节\n\n正文\n\n<div>\n<p>卡片</p>\n</div>\n"))
-    assert "卡片" not in "".join(m.text for m in rendering.messages)
-    assert rendering.dropped == ("raw HTML block at body line 5: <div> <p>卡片</p> </div>",)
+def test_raw_html_blocks_are_rendered_and_only_drop_html_classes_dropped() -> None:
+    body = '## 节\n\n正文\n\n<div>\n<p>卡片</p>\n</div>\n\n<div class="telegram-card">邀请</div>\n'
+    rendering = render_digest(digest(body, body_line_offset=4))
+    assert rendering.messages[1].text == "节\n\n正文\n\n卡片"
+    assert rendering.dropped == (
+        'line 13: <div class="telegram-card"> dropped (content.drop_html): 邀请',
+    )
+    assert rendering.lost == ()
 
 
 def test_control_characters_cannot_shift_offsets() -> None:
@@ -252,8 +256,12 @@ def test_control_characters_cannot_shift_offsets() -> None:
 
 def test_hashtags() -> None:
     assert hashtag("AI 日报") == "#AI日报"
-    assert hashtag("C++ / Rust") == "#C_Rust"
+    assert hashtag("C++ / Rust") == "#Cpp_Rust"
     assert hashtag("!!!") == ""
+    assert hashtag("C++") == "#Cpp"
+    assert hashtag("C#") == "#Csharp"
+    assert hashtag("mixed Case") == "#mixed_Case"
+    assert hashtag("2026") == hashtag("__") == ""
 
 
 @pytest.mark.parametrize(
@@ -379,7 +387,8 @@ def test_long_sections_split_at_item_boundaries_first() -> None:
     messages = render_digest(digest(body)).messages[1:]
     assert len(messages) > 1
     for message in messages[1:]:
-        assert message.text.startswith("条目")
+        assert message.text.startswith("节（续）\n\n条目")
+        assert spans(message)[:2] == [("bold", "节（续）"), ("underline", "节（续）")]
         assert_valid(message)
 
 

@@ -96,3 +96,64 @@ def test_any_text_at_all_renders_valid_messages(markdown: str) -> None:
     for message in render_markdown(markdown):
         assert utf16_length(message.text) <= 4096
         assert_valid(message)
+
+
+# -- HTML as authors write it ----------------------------------------------------------
+
+URL = st.builds(
+    "https://{}.example.com/{}".format,
+    st.text(alphabet="abcxyz", min_size=1, max_size=5),
+    st.text(alphabet="abc019", max_size=5),
+)
+
+
+@st.composite
+def html_inline(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
+    """(HTML, visible words, link URLs)."""
+    parts, words, urls = [], [], []
+    for word in draw(st.lists(WORD, min_size=1, max_size=4)):
+        kind = draw(st.sampled_from(["text", "b", "a", "code"]))
+        if kind == "a":
+            url = draw(URL)
+            parts.append(f'<a href="{url}">{word}</a>')
+            urls.append(url)
+        elif kind in ("b", "code"):
+            parts.append(f"<{kind}>{word}</{kind}>")
+        else:
+            parts.append(word)
+        words.append(word)
+    return " ".join(parts), words, urls
+
+
+@st.composite
+def html_block(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
+    kind = draw(st.sampled_from(["ul", "ol", "table", "p"]))
+    cells = draw(st.lists(html_inline(), min_size=1, max_size=6))
+    words = [w for _, ws, _ in cells for w in ws]
+    urls = [u for _, _, us in cells for u in us]
+    if kind in ("ul", "ol"):
+        items = "\n".join(f"<li>{html}</li>" for html, _, _ in cells)
+        return f"<{kind}>\n{items}\n</{kind}>", words, urls
+    if kind == "table":
+        columns = draw(st.integers(1, 3))
+        rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+        body = "\n".join(
+            "<tr>" + "".join(f"<td>{html}</td>" for html, _, _ in row) + "</tr>" for row in rows
+        )
+        return f"<table>\n{body}\n</table>", words, urls
+    return "<p>" + " ".join(html for html, _, _ in cells) + "</p>", words, urls
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(html_block(), min_size=1, max_size=6))
+def test_html_lists_tables_and_links_keep_their_text_and_urls(blocks) -> None:
+    source = "\n\n".join(html for html, _, _ in blocks)
+    messages = render_markdown(source)
+    for message in messages:
+        assert_valid(message)
+    text = "\n".join(m.text for m in messages)
+    for _, words, _ in blocks:
+        for word in words:
+            assert word in text, (word, source)
+    linked = {e.url for m in messages for e in m.entities if e.type == "text_link"}
+    assert {u for _, _, urls in blocks for u in urls} <= linked
