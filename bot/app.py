@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +90,14 @@ def build_app(
     return app
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives."""
+async def run(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[Application], Awaitable[None]] | None = None,
+) -> None:
+    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives; `ready`
+    is awaited once the application is serving (the demo posts its first digest there)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +107,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         async with serving(build_app(settings, store)) as app:
             targets = ", ".join(map(str, settings.publish.targets))
             log.info("running as @%s; posting to %s", app.bot.username, targets)
+            if ready is not None:
+                await ready(app)
             await stop.wait()
     finally:
         await store.close()
