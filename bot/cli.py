@@ -94,6 +94,18 @@ def _parser() -> argparse.ArgumentParser:
 
     health = commands.add_parser("health", help="exit 0 if the running bot is healthy")
     health.set_defaults(command=_health)
+
+    demo = commands.add_parser(
+        "demo", help="try the bot in a local Telegram sandbox in the browser (no token needed)"
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the chat view's port (8080)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.set_defaults(command=_demo)
+
+    page = commands.add_parser("preview", help="a web page of a digest as it would be posted")
+    page.add_argument("path", type=Path)
+    page.add_argument("--html", type=Path, required=True, metavar="OUT.html", help="write here")
+    page.set_defaults(command=_preview_html)
     return parser
 
 
@@ -328,6 +340,31 @@ def _health(args: argparse.Namespace) -> int:
     if not found:
         print("OK")
     return EXIT_FAILED if found else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import main as demo
+
+    return demo(args.config, port=args.port, open_browser=not args.no_browser)
+
+
+def _preview_html(args: argparse.Namespace) -> int:
+    from bot.sandbox.web import preview_page
+
+    settings = _settings(args)
+    try:
+        digest = load_digest(
+            args.path,
+            content_dir=_content_dir(args.path, settings.content.dir),
+            max_bytes=settings.content.max_bytes,
+        )
+        rendering = render_digest(digest, max_messages=settings.content.max_messages)
+    except DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    args.html.write_text(preview_page(rendering.messages, title=digest.title), encoding="utf-8")
+    print(f"wrote {args.html}: {len(rendering.messages)} messages as they would be posted")
+    return EXIT_OK
 
 
 def _chosen_digest(args: argparse.Namespace, settings: Settings) -> Digest | None:
