@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import threading
 import zlib
 from collections.abc import Iterator
@@ -12,8 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from bot.render import Entity, Message
+from bot.digest import load_digest
+from bot.render import Entity, Message, api_calls, render_digest
 from bot.sandbox.web import preview_page
+from tests.browser.conftest import screenshot
+from tests.samples import SAMPLE
 
 SPOILER = "秘密答案"
 # "😀" is two UTF-16 units: every offset after it is one more than its index in code points.
@@ -98,6 +103,17 @@ def crafted(page: Page, tmp_path: Path, image_server: str) -> Page:
     return page
 
 
+def test_each_message_is_one_bubble_and_blocks_end_their_line(crafted: Page) -> None:
+    expect(crafted.locator(".message .bubble")).to_have_count(3)
+    quote = crafted.locator("blockquote:not(.expandable)")
+    # The newline after a block is its end, not an empty line before the next block.
+    gap = quote.evaluate(
+        "q => q.nextElementSibling.getBoundingClientRect().top - q.getBoundingClientRect().bottom"
+    )
+    assert 0 <= gap < 12
+    screenshot(crafted, "crafted")
+
+
 def test_formatting_is_drawn_from_utf16_offsets(crafted: Page) -> None:
     text = crafted.locator(".message").nth(2).locator(".text")
     expect(text.locator("b")).to_have_text("粗体")
@@ -150,3 +166,27 @@ def test_photos_load_or_name_the_url_they_came_from(crafted: Page, image_server:
     missing = crafted.locator(".message").nth(1).locator(".photo-missing")
     expect(missing.locator(".photo-url")).to_have_text("http://127.0.0.1:9/refused.png")
     expect(crafted.locator(".message").nth(1).locator(".text")).to_contain_text("拿不到的封面")
+
+
+def test_preview_html_shows_exactly_what_would_be_posted(page: Page, tmp_path: Path) -> None:
+    out = tmp_path / "preview.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "preview", str(SAMPLE), "--html", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"wrote {out}: 6 messages as they would be posted\n"
+    page.goto(out.as_uri())
+    messages = page.locator(".message")
+    expect(messages).to_have_count(6)
+    calls = api_calls(render_digest(load_digest(SAMPLE)).messages)
+    for number, call in enumerate(calls):
+        expect(messages.nth(number).locator(".text")).to_contain_text(
+            (call.get("text") or call["caption"]).splitlines()[0]
+        )
+    expect(messages.nth(0).locator(".photo-url")).to_have_text(calls[0]["photo"])
+    expect(page.locator(".message .text > b > u")).to_have_count(5)
+    screenshot(page, "preview")

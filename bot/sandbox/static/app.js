@@ -14,6 +14,8 @@
     custom_emoji: 99,
   };
 
+  const BLOCKS = new Set(["pre", "blockquote", "expandable_blockquote"]);
+
   function priority(entity) {
     if (entity.type === "pre" && entity.language) return 10;
     return PRIORITY[entity.type] ?? 50;
@@ -75,6 +77,8 @@
       parent.append(node.outer);
       fill(node.inner, text, inner, entity.offset, entityEnd, ctx);
       pos = entityEnd;
+      // A block ends its line; the newline after it would draw an empty one.
+      if (BLOCKS.has(entity.type) && pos < end && text[pos] === "\n") pos += 1;
     }
     if (pos < end) parent.append(text.slice(pos, end));
   }
