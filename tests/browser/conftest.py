@@ -24,7 +24,9 @@ FLAGS = [
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots, kept by the run, ignored by git
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps its event loop running while it
+# is open, and the async tests that follow need to start their own.
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
