@@ -194,6 +194,8 @@ def test_the_group_cards_deep_link_opens_the_private_chat_and_starts(visit: Page
     expect(visit.locator(".message-list .message.out .text")).to_contain_text(f"/start {payload}")
     expect(bot_messages(visit)).to_have_count(6, timeout=SLOW)
     expect(bot_messages(visit).nth(0).locator(".photo-missing")).to_be_visible()
+    visit.locator(".messages").evaluate("box => box.scrollTop = 0")
+    screenshot(visit, "deep-link")
 
 
 def test_a_second_demo_on_the_same_port_says_so_in_one_line(demo: Demo) -> None:
