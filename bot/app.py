@@ -77,8 +77,8 @@ async def run(
     stop: asyncio.Event | None = None,
     ready: Callable[[App], Awaitable[None]] | None = None,
 ) -> None:
-    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives;
-    `ready` is awaited once the bot is serving."""
+    """Poll for updates and run the jobs until SIGINT/SIGTERM (or `stop`) arrives; `ready`
+    is awaited once the application is serving (the demo posts its first digest there)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

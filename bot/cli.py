@@ -105,6 +105,18 @@ def _parser() -> argparse.ArgumentParser:
 
     health = commands.add_parser("health", help="exit 0 if the running bot is healthy")
     health.set_defaults(command=_health)
+
+    demo = commands.add_parser(
+        "demo", help="try the bot in a local Telegram sandbox in the browser (no token needed)"
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the chat view's port (8080)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    demo.set_defaults(command=_demo)
+
+    page = commands.add_parser("preview", help="a web page of a digest as it would be posted")
+    page.add_argument("path", type=Path)
+    page.add_argument("--html", type=Path, required=True, metavar="OUT.html", help="write here")
+    page.set_defaults(command=_preview_html)
     return parser
 
 
@@ -145,6 +157,20 @@ def _check_file(path: Path, *, content: ContentSettings) -> tuple[str, list[str]
     return verdict, lines
 
 
+def _load_and_render(path: Path, settings: Settings) -> tuple[Digest, Rendering] | None:
+    """One file as `render` and `preview` show it; None once its error is printed."""
+    try:
+        digest = load_digest(
+            path,
+            content_dir=_content_dir(path, settings.content.dir),
+            max_bytes=settings.content.max_bytes,
+        )
+        return digest, _rendering(digest, settings.content)
+    except DigestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def _rendering(digest: Digest, content: ContentSettings) -> Rendering:
     """A digest rendered with the configured content settings."""
     return render_digest(
@@ -165,17 +191,10 @@ def _map_over_cores(work: Callable[[Path], _T], paths: list[Path]) -> Iterator[_
 
 
 def _render(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    try:
-        digest = load_digest(
-            args.path,
-            content_dir=_content_dir(args.path, settings.content.dir),
-            max_bytes=settings.content.max_bytes,
-        )
-        rendering = _rendering(digest, settings.content)
-    except DigestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    loaded = _load_and_render(args.path, _settings(args))
+    if loaded is None:
         return EXIT_FAILED
+    _, rendering = loaded
     if args.json:
         print(json.dumps(api_calls(rendering.messages), ensure_ascii=False, indent=2))
     else:
@@ -350,6 +369,24 @@ def _health(args: argparse.Namespace) -> int:
     if not found:
         print("OK")
     return EXIT_FAILED if found else EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import main as demo
+
+    return demo(args.config, port=args.port, open_browser=not args.no_browser)
+
+
+def _preview_html(args: argparse.Namespace) -> int:
+    from bot.sandbox.web import preview_page
+
+    loaded = _load_and_render(args.path, _settings(args))
+    if loaded is None:
+        return EXIT_FAILED
+    digest, rendering = loaded
+    args.html.write_text(preview_page(rendering.messages, title=digest.title), encoding="utf-8")
+    print(f"wrote {args.html}: {len(rendering.messages)} messages as they would be posted")
+    return EXIT_OK
 
 
 async def _chosen_digest(

@@ -22,7 +22,7 @@ import math
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1422,6 +1422,7 @@ class _Chat:
     admins: set[int]
     members: set[int] = field(default_factory=set)
     next_message_id: int = 1
+    topic_names: dict[int, str] = field(default_factory=dict)
     messages: dict[int, SentMessage] = field(default_factory=dict)
     incoming: dict[int, JSON] = field(default_factory=dict)
     # Pinned message ids, oldest pin first; service messages ("pinned_message") by id.
@@ -1491,10 +1492,12 @@ class TelegramEmulator:
         flood: FloodLimits | None = DEFAULT_FLOOD,
         inline: bool = False,
         inline_feedback: bool = False,
+        bot_name: str = "Digest Test Bot",
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
+        self.bot_name = bot_name
         self.flood = flood
         self.base_url = ""
         self.base_file_url = ""
@@ -1530,6 +1533,7 @@ class TelegramEmulator:
         self._inline_queries: dict[str, _InlineQuery] = {}
         self._other_instance = False
         self._edit_log: list[tuple[int, int]] = []
+        self._observers: list[Callable[[JSON], None]] = []
         handlers: list[tuple[str, Handler]] = [
             ("getMe", self._get_me),
             ("logOut", self._ok),
@@ -1600,10 +1604,15 @@ class TelegramEmulator:
         username: str | None = None,
         title: str | None = None,
         is_forum: bool = False,
-        topics: Iterable[int] = (),
+        topics: Iterable[int] | Mapping[int, str] = (),
         admins: Iterable[int] = (),
+        first_name: str = "Member",
     ) -> None:
-        """Makes a chat known (the bot is an administrator); unknown chats are "not found"."""
+        """Makes a chat known (the bot is an administrator); unknown chats are "not found".
+
+        `topics` may map each forum topic's id to its name; `first_name` names a private
+        chat's user.
+        """
         if type not in ("private", "group", "supergroup", "channel"):
             raise ValueError(f"unknown chat type {type!r}")
         if (type == "private") != (chat_id > 0):
@@ -1615,10 +1624,11 @@ class TelegramEmulator:
             type=type,
             username=username.lstrip("@") if username else None,
             title=None if type == "private" else title or f"Chat {chat_id}",
-            first_name="Member" if type == "private" else None,
+            first_name=first_name if type == "private" else None,
             is_forum=is_forum,
             topics=set(topics),
             admins=set(admins),
+            topic_names=dict(topics) if isinstance(topics, Mapping) else {},
         )
 
     def transcript(self, chat_id: int | str) -> list[SentMessage]:
@@ -1628,6 +1638,28 @@ class TelegramEmulator:
         if chat is None:
             raise KeyError(f"unknown chat {chat_id!r}")
         return list(chat.messages.values())
+
+    def user_messages(self, chat_id: int | str) -> list[JSON]:
+        """The users' messages in the chat (Message objects as the bot got them), oldest first."""
+        chat = self._find_chat(chat_id)
+        if chat is None:
+            raise KeyError(f"unknown chat {chat_id!r}")
+        return list(chat.incoming.values())
+
+    def chats(self) -> list[JSON]:
+        """Every known chat as Telegram's Chat object, plus its forum topics' names."""
+        return [
+            {
+                **chat.summary(),
+                "topics": {t: chat.topic_names.get(t, f"Topic {t}") for t in chat.topics},
+            }
+            for chat in self._chats.values()
+        ]
+
+    def observe(self, callback: Callable[[JSON], None]) -> None:
+        """Calls `callback` with each event a chat view shows: {"event": "message" | "edit" |
+        "delete", "chat_id", "message_id"} and {"event": "callback_answer", **the answer}."""
+        self._observers.append(callback)
 
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         """The commands stored by setMyCommands for that scope and language."""
@@ -2002,6 +2034,10 @@ class TelegramEmulator:
         self._pulse.set()
         self._pulse = asyncio.Event()
 
+    def _notify(self, event: str, **details: Any) -> None:
+        for callback in self._observers:
+            callback({"event": event, **details})
+
     # --- chats, users, flood control ---
 
     def _find_chat(self, value: Any) -> _Chat | None:
@@ -2043,7 +2079,7 @@ class TelegramEmulator:
         return {
             "id": self.bot_id,
             "is_bot": True,
-            "first_name": "Digest Test Bot",
+            "first_name": self.bot_name,
             "username": self.bot_username,
         }
 
@@ -2151,6 +2187,7 @@ class TelegramEmulator:
         if reply_to_message_id is not None:
             message["reply_to_message"] = self._any_message_json(chat, reply_to_message_id)
         chat.incoming[message["message_id"]] = message
+        self._notify("message", chat_id=chat.id, message_id=message["message_id"])
         return self.push_update({"message": message})
 
     def _any_message_json(self, chat: _Chat, message_id: int) -> JSON:
@@ -2260,6 +2297,7 @@ class TelegramEmulator:
         )
         chat.messages[message.message_id] = message
         self._changed()
+        self._notify("message", chat_id=chat.id, message_id=message.message_id)
         return self._message_json(chat, message)
 
     def _photo(self, call: _Call) -> tuple[str, list[JSON]]:
@@ -2340,6 +2378,7 @@ class TelegramEmulator:
         message.edited += 1
         message.edit_date = int(time.time())
         self._changed()
+        self._notify("edit", chat_id=chat.id, message_id=message.message_id)
         return self._message_json(chat, message)
 
     # --- method handlers ---
@@ -2508,6 +2547,7 @@ class TelegramEmulator:
         ):
             raise bad_request("message to delete not found")
         self._changed()
+        self._notify("delete", chat_id=chat.id, message_id=message_id)
         return True
 
     async def _answer_callback_query(self, call: _Call) -> bool:
@@ -2521,6 +2561,7 @@ class TelegramEmulator:
             raise bad_request("MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
         self.callback_answers.append(dict(call.params))
+        self._notify("callback_answer", **call.params)
         return True
 
     def _command_key(self, params: JSON) -> tuple[str, str]:
