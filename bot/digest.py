@@ -14,10 +14,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 MAX_TITLE_LENGTH = 256
@@ -29,7 +30,7 @@ DATE_KEYS = ("date", "publishDate", "pubDate")
 SUMMARY_KEYS = ("summary", "description")
 COVER_KEYS = ("coverImage", "image", "cover", "featured_image", "thumbnail")
 
-_FRONT_MATTER = frontmatter.YAMLHandler()
+_FRONT_MATTER = YAMLHandler()
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9_-]+")
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 # Telegram deep-link payloads and callback data are short; "d_" + slug must fit 64 bytes.
@@ -211,7 +212,7 @@ def _title(path: Path, value: object) -> str:
     return title
 
 
-def _first(meta: dict, keys: tuple[str, ...]) -> tuple[str, object]:
+def _first(meta: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, object]:
     """The first of `keys` the front matter sets, and its value."""
     for key in keys:
         if meta.get(key) not in (None, ""):
@@ -219,7 +220,7 @@ def _first(meta: dict, keys: tuple[str, ...]) -> tuple[str, object]:
     return keys[0], None
 
 
-def _date(path: Path, meta: dict) -> dt.date:
+def _date(path: Path, meta: dict[str, Any]) -> dt.date:
     """`date`, `publishDate` or `pubDate`, else the YYYY-MM-DD the file name starts with."""
     key, value = _first(meta, DATE_KEYS)
     if value is None:
@@ -300,7 +301,7 @@ def _without_mdx_modules(content: str) -> str:
     return "\n".join(lines)
 
 
-def _language(meta: dict, title: str, body: str) -> str:
+def _language(meta: dict[str, Any], title: str, body: str) -> str:
     """A short language code: what the front matter says, else "zh" when CJK dominates."""
     _, value = _first(meta, ("lang", "language"))
     if isinstance(value, str) and value.strip():
@@ -315,7 +316,7 @@ def _language(meta: dict, title: str, body: str) -> str:
     return "zh" if len(_CJK.findall(sample)) >= len(_LATIN_WORD.findall(sample)) else "en"
 
 
-def _text(path: Path, meta: dict, key: str) -> str:
+def _text(path: Path, meta: dict[str, Any], key: str) -> str:
     value = meta.get(key)
     if value is None:
         return ""
@@ -324,7 +325,7 @@ def _text(path: Path, meta: dict, key: str) -> str:
     return " ".join(str(value).split())
 
 
-def _string_list(path: Path, meta: dict, key: str) -> tuple[str, ...]:
+def _string_list(path: Path, meta: dict[str, Any], key: str) -> tuple[str, ...]:
     value = meta.get(key)
     if value is None:
         return ()
@@ -356,7 +357,7 @@ def _summary(path: Path, value: object) -> str:
     return str(value).replace("\r\n", "\n").strip()
 
 
-def _cover(meta: dict, front: str, content_dir: Path, warnings: list[str]) -> str | None:
+def _cover(meta: dict[str, Any], front: str, content_dir: Path, warnings: list[str]) -> str | None:
     """An absolute http(s) URL, or an existing file inside the content folder."""
     key, value = _first(meta, COVER_KEYS)
     if isinstance(value, dict):  # Hugo themes: `cover: {image: ..., alt: ...}`

@@ -379,7 +379,7 @@ def _link_user_id(url: str) -> int | None:
 
 
 def _entity_end(entity: JSON) -> int:
-    return entity["offset"] + entity["length"]
+    return int(entity["offset"]) + int(entity["length"])
 
 
 def _entity_order(entity: JSON) -> tuple[int, int, int]:
@@ -1700,7 +1700,7 @@ class TelegramEmulator:
         update.setdefault("update_id", next(self._update_ids))
         self._updates.append(update)
         self._changed()
-        return update["update_id"]
+        return int(update["update_id"])
 
     def command(
         self,
@@ -2091,7 +2091,7 @@ class TelegramEmulator:
     def _check_pending_retry(self, method: str, chat_id: int | None, now: float) -> None:
         """Any request to a chat inside its retry_after period is refused again and recorded."""
         until = self._retry_until.get(chat_id) if chat_id is not None else None
-        if until is None:
+        if chat_id is None or until is None:
             return
         jitter = (self.flood or DEFAULT_FLOOD).jitter
         remaining = until - now
@@ -2343,7 +2343,7 @@ class TelegramEmulator:
             for width, height, size in ((90, 51, 1650), (320, 180, 18200), (1280, 720, 112800))
         ]
         for size in sizes:
-            self._photos[size["file_id"]] = sizes
+            self._photos[str(size["file_id"])] = sizes
         return sizes
 
     def _editable(self, params: JSON) -> tuple[_Chat, SentMessage]:
@@ -2540,6 +2540,8 @@ class TelegramEmulator:
     async def _delete_message(self, call: _Call) -> bool:
         chat = self._chat(call.params)
         message_id = call.params.get("message_id")
+        if not isinstance(message_id, int):
+            raise bad_request("message identifier is not specified")
         if (
             chat.messages.pop(message_id, None) is None
             and chat.incoming.pop(message_id, None) is None
