@@ -10,23 +10,25 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot
+from telegram.error import Conflict, TelegramError
+from telegram.ext import Application, ApplicationBuilder, Defaults, ExtBot, TypeHandler
 
 from bot.chat_order import PerChatOrder
 from bot.config import Settings
 from bot.flood import FloodControl, FloodLimits, Pacing
 from bot.handlers import register, set_commands
+from bot.health import UpdatesWatch, WatchedRequest
 from bot.instance import InstanceLock
 from bot.jobs import schedule
 from bot.publisher import Retries
 from bot.publishing import sync
-from bot.services import Services, attach, context_types, services_of
+from bot.services import BotContext, Services, attach, context_types, services_of
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 App = Application[Any, Any, Any, Any, Any, Any]
+RECEIVED = -3  # before the guards: every update counts as received
 
 
 def build_bot(settings: Settings, *, flood: FloodLimits | None = None) -> ExtBot[Pacing]:
@@ -49,6 +51,7 @@ def build_app(
 ) -> App:
     """Every handler and job wired to one set of services; nothing is started yet."""
     base_url, file_url = _api_urls(settings)
+    watch = UpdatesWatch()
     app = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -58,17 +61,23 @@ def build_app(
         .rate_limiter(FloodControl(flood))
         # A long poll torn down mid-flight can keep PTB's single getUpdates connection
         # checked out, silently stopping the bot from receiving updates; leave headroom.
-        .get_updates_connection_pool_size(4)
+        .get_updates_request(WatchedRequest(watch, connection_pool_size=4))
         # Concurrent across chats, in order within one: a busy group never holds up others.
         .concurrent_updates(PerChatOrder())
         .defaults(Defaults(allow_sending_without_reply=True))
         .build()
     )
-    attach(app, Services.create(settings, store, app.bot, retries=retries))
+    attach(app, Services.create(settings, store, app.bot, retries=retries, watch=watch))
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     schedule(app.job_queue, settings.publish)
+    if settings.telegram.webhook is not None:  # an update posted to us is one received
+        app.add_handler(TypeHandler(Update, _received), group=RECEIVED)
     register(app, settings)
     return app
+
+
+async def _received(update: Update, context: BotContext) -> None:
+    context.services.watch.answered(200)
 
 
 async def run(
@@ -105,7 +114,9 @@ async def serving(app: App) -> AsyncIterator[App]:
         await app.start()
         assert app.updater is not None
         if webhook is None:
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await app.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed(app)
+            )
         else:  # start_webhook also calls setWebhook with the URL and the secret
             await app.updater.start_webhook(
                 listen=webhook.listen,
@@ -118,8 +129,32 @@ async def serving(app: App) -> AsyncIterator[App]:
         try:
             yield app
         finally:
-            await app.updater.stop()
+            if app.updater.running:
+                await app.updater.stop()
             await app.stop()
+
+
+def _polling_failed(app: App) -> Callable[[TelegramError], None]:
+    """One line per failed long poll (the log collapses repeats), never the traceback or
+    the body of an error page; another instance polling with this token is reported."""
+    services = services_of(app)
+
+    def failed(error: TelegramError) -> None:
+        if isinstance(error, Conflict):
+            log.error("another bot is polling with this token: %s", error.message)
+            app.create_task(
+                services.reports.report(
+                    "conflict",
+                    "另一个程序正在用同一个令牌运行 / another instance polls with this token: "
+                    "both would post every digest. Stop one of them.",
+                )
+            )
+            return
+        # PTB quotes an unparsable answer (an HTML error page) in the message: cut it off.
+        reason = error.message.split(". Parsing the server response")[0][:200]
+        log.warning("polling for updates failed: %s: %s", type(error).__name__, reason)
+
+    return failed
 
 
 async def _prepare(app: App) -> None:

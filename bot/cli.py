@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -250,14 +251,20 @@ def tagged(message: Message) -> str:
 def _run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
+    from bot import preflight
     from bot.app import run
     from bot.instance import AlreadyRunning
 
     settings = _settings(args)
     settings.require_token()
+    preflight.check(settings)
+    if not settings.content.dir.is_dir():  # not fatal: the archive is served as it is
+        print(f"warning: content.dir: {settings.content.dir} does not exist yet", file=sys.stderr)
     log_to_stderr(settings)
     try:
         asyncio.run(run(settings))
+    except sqlite3.DatabaseError as exc:
+        raise preflight.database_error(settings, exc) from None
     except AlreadyRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -276,7 +283,12 @@ def _publish(args: argparse.Namespace) -> int:
         return asyncio.run(_dry_run(args, settings))
     settings.require_token()
     log_to_stderr(settings)
-    return asyncio.run(_publish_now(args, settings))
+    try:
+        return asyncio.run(_publish_now(args, settings))
+    except sqlite3.DatabaseError as exc:
+        from bot import preflight
+
+        raise preflight.database_error(settings, exc) from None
 
 
 async def _dry_run(args: argparse.Namespace, settings: Settings) -> int:

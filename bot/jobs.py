@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from telegram.error import TelegramError
 from telegram.ext import JobQueue
 
 from bot.config import PublishSettings
-from bot.health import HEARTBEAT_EVERY, heartbeat_path, write_heartbeat
+from bot.health import HEARTBEAT_EVERY, RECEIVE_WITHIN, heartbeat_path, write_heartbeat
 from bot.publishing import publish_due
 from bot.services import BotContext
 
@@ -44,10 +45,33 @@ async def _publish(context: BotContext) -> None:
 
 
 async def _heartbeat(context: BotContext) -> None:
-    updater = context.application.updater
+    """What `digest-bot health` reads: the update stream, and the database file itself."""
+    services = context.services
+    if services.settings.telegram.webhook is not None:
+        await _check_webhook(context)
+    database = services.store.db.file_problem()
+    if database is not None:
+        await services.reports.report(
+            "database file", f"数据库文件出问题了 / the database is gone: {database}"
+        )
     await asyncio.to_thread(
         write_heartbeat,
-        heartbeat_path(context.services.settings),
-        receiving=updater is not None and updater.running,
+        heartbeat_path(services.settings),
+        watch=services.watch,
+        database=database,
         now=dt.datetime.now(dt.UTC),
     )
+
+
+async def _check_webhook(context: BotContext) -> None:
+    """In webhook mode a quiet group sends nothing for hours: ask Telegram instead whether
+    it can deliver to us (the webhook is set, and its last delivery did not fail)."""
+    try:
+        info = await context.bot.get_webhook_info()
+    except TelegramError:
+        return
+    failed = info.last_error_date is not None and (
+        dt.datetime.now(dt.UTC) - info.last_error_date < RECEIVE_WITHIN
+    )
+    if info.url and not failed:
+        context.services.watch.answered(200)

@@ -14,7 +14,7 @@ from bot.digest import Digest, DigestError
 from bot.publisher import Correction, Outcome
 from bot.reports import AdminReports
 from bot.services import Services
-from bot.store import Archive, DigestEntry, Store, SyncReport
+from bot.store import Archive, ContentMissing, DigestEntry, Store, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,20 @@ def in_window(publish: PublishSettings, now: dt.datetime) -> bool:
 async def sync_index(
     store: Store, content: ContentSettings, reports: AdminReports | None = None
 ) -> SyncReport:
-    """Bring the archive index up to date; broken files are logged, reported, skipped."""
-    report = await store.sync_content(content.dir, max_bytes=content.max_bytes)
+    """Bring the archive index up to date; broken files are logged, reported, skipped.
+    A missing content folder changes nothing: the archive is served as it is, and the
+    folder is taken up when it appears."""
+    try:
+        report = await store.sync_content(content.dir, max_bytes=content.max_bytes)
+    except ContentMissing as exc:
+        log.warning("%s; serving the archive as it is", exc)
+        if reports is not None:
+            await reports.report(
+                "content folder",
+                f"日报文件夹不存在 / the content folder is missing: {content.dir}",
+                "Nothing is published until it appears; it is looked for every 5 minutes.",
+            )
+        return SyncReport()
     for path, reason in report.failures:
         log.error("skipping %s: %s", path, reason)
         if reports is not None:

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.cooldown import Cooldowns
 from bot.digest import Digest, load_digest
 from bot.flood import Pacing
+from bot.health import UpdatesWatch
 from bot.publisher import Publisher, Retries
 from bot.reports import AdminReports
 from bot.store import Archive, Ledger, Search, Store
@@ -37,10 +38,18 @@ class Services:
     cooldowns: Cooldowns = field(default_factory=Cooldowns)
     # Slugs being published from a button now: a second press must not start a second round.
     in_flight: set[str] = field(default_factory=set)
+    # How the update stream goes, for the heartbeat and `digest-bot health`.
+    watch: UpdatesWatch = field(default_factory=UpdatesWatch)
 
     @classmethod
     def create(
-        cls, settings: Settings, store: Store, bot: Bot, *, retries: Retries | None = None
+        cls,
+        settings: Settings,
+        store: Store,
+        bot: Bot,
+        *,
+        retries: Retries | None = None,
+        watch: UpdatesWatch | None = None,
     ) -> Services:
         """The one wiring of publisher and reports, for the running bot and the CLI alike."""
         reports = AdminReports(bot, settings.admins.user_ids)
@@ -51,7 +60,7 @@ class Services:
             max_messages=settings.content.max_messages,
             retries=retries,
         )
-        return cls(settings, store, publisher, reports)
+        return cls(settings, store, publisher, reports, watch=watch or UpdatesWatch())
 
     @property
     def archive(self) -> Archive:

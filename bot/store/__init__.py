@@ -17,11 +17,12 @@ from bot.store.db import Database, StoreError
 from bot.store.ledger import Ledger, LedgerError, Part, Publication
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.search import Search, SearchHit, SearchPage, Snippet
-from bot.store.sync import SyncReport, sync_content
+from bot.store.sync import ContentMissing, SyncReport, sync_content
 
 __all__ = [
     "SCHEMA_VERSION",
     "Archive",
+    "ContentMissing",
     "Database",
     "DigestEntry",
     "Ledger",

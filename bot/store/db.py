@@ -34,6 +34,7 @@ class Database:
         self._connection: aiosqlite.Connection | None = connection
         self._lock = asyncio.Lock()
         self.path = path
+        self._identity = _identity(path)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -71,6 +72,19 @@ class Database:
             async with _transaction(connection, "BEGIN IMMEDIATE"):
                 yield connection
 
+    def file_problem(self) -> str | None:
+        """Whether the file this connection writes to is still the one at `path`.
+
+        A deleted or replaced file does not stop SQLite: it goes on writing to the old,
+        now invisible, inode, and everything seems fine until the restart.
+        """
+        identity = _identity(self.path)
+        if identity is None:
+            return f"the database file {self.path} was deleted while the bot runs"
+        if identity != self._identity:
+            return f"the database file {self.path} was replaced while the bot runs"
+        return None
+
     async def schema_version(self) -> int:
         async with self.read() as db:
             return await _user_version(db)
@@ -104,6 +118,14 @@ def now_text() -> str:
 
 def parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 @asynccontextmanager

@@ -44,6 +44,10 @@ _FULL_TEXT_REMOVE = (
 )
 
 
+class ContentMissing(StoreError):
+    """The content folder is not there (not mounted yet, mistyped): nothing is changed."""
+
+
 @dataclass(frozen=True, slots=True)
 class SyncReport:
     """What a sync changed. `removed` counts entries that left the index, whether the file
@@ -206,7 +210,7 @@ class _Scan:
         root = content_dir.resolve()
         if not root.is_dir():
             # An unmounted or mistyped folder must not empty the archive.
-            raise StoreError(f"content folder {content_dir} does not exist")
+            raise ContentMissing(f"the content folder {content_dir} does not exist")
         stats: dict[str, tuple[int, int]] = {}
         for path in digest_paths(root):
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.logs import RedactingFormatter, redact
+from bot.logs import QuietHandler, RedactingFormatter, redact
 
 TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 
@@ -36,3 +36,20 @@ def test_the_formatter_redacts_messages_arguments_and_tracebacks() -> None:
         text = formatter.format(record("poll failed", exc=True))
     assert "Traceback" in text and "<token>/getUpdates reset" in text
     assert TOKEN not in text
+
+
+def test_repeats_are_counted_not_printed(capsys) -> None:
+    handler = QuietHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    for _ in range(5):
+        handler.emit(record("polling failed: Bad Gateway"))
+    handler.emit(record('Can not load invalid JSON data: "%s"', "<html>502</html>"))
+    handler.emit(record("polling works again"))
+    handler.emit(record("polling works again"))
+    handler.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "ERROR polling failed: Bad Gateway",
+        "ERROR (the line above came 4 more times)",
+        "ERROR polling works again",
+        "ERROR (the line above came 1 more times)",
+    ]
