@@ -7,6 +7,9 @@ bare echo bot through the same emulator, with the ratio; then the resident memor
 real `digest-bot run` process with that archive loaded. Flood limits are lifted on both
 sides for the speed figures: they measure the bot, not Telegram's pacing.
 
+Then the mixed load: 20 members using the group and 20 users in private for 30 s at
+Telegram's real flood limits, with the private p99, the 429 answers and early sends.
+
 Run: python -m bench.commands [COUNT]
 """
 
@@ -33,7 +36,7 @@ from bot.publishing import sync_index
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import services_of
 from bot.store import Store
-from tests.helpers import ADMIN, write_config
+from tests.helpers import ADMIN, GROUP, GROUP_NAME, write_config
 
 COUNT = 10_000
 ROUNDS = 200  # sequential commands per kind, for latency
@@ -151,6 +154,63 @@ async def resident_memory(config: Path, emu: TelegramEmulator) -> tuple[float, f
         await process.wait()
 
 
+MIXED_SECONDS = 30
+GROUP_MEMBERS = range(200_000, 200_020)
+PRIVATE_USERS = range(300_000, 300_020)
+
+
+async def mixed_load(root: Path) -> None:
+    """20 members using the group and 20 users in private for 30 s, at Telegram's real
+    flood limits on both sides: private replies stay fast, nothing earns a 429."""
+    async with TelegramEmulator() as emu:
+        emu.add_chat(GROUP, type="supergroup", username=GROUP_NAME)
+        for user in (*GROUP_MEMBERS, *PRIVATE_USERS, ADMIN):
+            emu.add_chat(user, type="private")
+        config = write_config(root, emu, root / "content", time="23:59", catch_up_hours=0)
+        settings = load_settings(config, env={})
+        rng = random.Random(11)
+        makers = commands(rng)
+        private_waits: list[float] = []
+        unanswered = 0
+
+        async def member(user: int) -> None:
+            deadline = time.monotonic() + MIXED_SECONDS
+            while time.monotonic() < deadline:
+                emu.command(GROUP, user, rng.choice(["/archive", "/tag", "/search 芯片", "/help"]))
+                await asyncio.sleep(rng.uniform(3, 8))  # a person's pace
+
+        async def private(user: int) -> None:
+            nonlocal unanswered
+            deadline = time.monotonic() + MIXED_SECONDS
+            while time.monotonic() < deadline:
+                kind = rng.choice(["/tag", "/archive", "/search"])
+                try:
+                    private_waits.append(await ask(emu, user, makers[kind]()))
+                except TimeoutError:
+                    unanswered += 1
+                await asyncio.sleep(rng.uniform(1, 3))
+
+        async with (
+            await Store.open(settings.storage.path) as store,
+            serving(build_app(settings, store)),
+        ):
+            await asyncio.gather(
+                *(member(u) for u in GROUP_MEMBERS), *(private(u) for u in PRIVATE_USERS)
+            )
+            await asyncio.sleep(12)  # the group's last replies: sent, or moved to private
+        floods = sum(1 for r in emu.requests if r.status == 429)
+        early = sum(1 for v in emu.violations if "retry_after" in v or "flood" in v)
+        in_group = len(emu.transcript(GROUP))
+        moved = sum(len(emu.transcript(u)) for u in GROUP_MEMBERS)
+        print(
+            f"mixed load, {MIXED_SECONDS} s: {len(private_waits)} private commands answered, "
+            f"{unanswered} unanswered; private p50 {percentile(private_waits, 50):.0f} ms, "
+            f"p99 {percentile(private_waits, 99):.0f} ms (target < 2000 ms); "
+            f"group: {in_group} replies in the group, {moved} moved to private; "
+            f"429 answers: {floods}, early sends: {early} (targets 0, 0)"
+        )
+
+
 async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -183,6 +243,7 @@ async def main(count: int) -> None:
                 f"digest-bot run with {count:,} digests: RSS {rss:.0f} MB, "
                 f"peak {peak:.0f} MB (target < 150 MB)"
             )
+        await mixed_load(root)
 
 
 if __name__ == "__main__":

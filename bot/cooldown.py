@@ -35,13 +35,58 @@ class Cooldown:
         return len(self._until)
 
 
+class Pace:
+    """At most `limit` uses per `seconds` for each key, in a sliding window.
+
+    `use` answers "ok", then "slow" once when the limit is passed (so the member hears
+    why the bot stops answering), then "quiet" until the window has room again.
+    """
+
+    OK, SLOW, QUIET = "ok", "slow", "quiet"
+
+    def __init__(
+        self, limit: int, seconds: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._clock = clock
+        self._uses: dict[Hashable, list[float]] = {}
+        self._warned: set[Hashable] = set()
+
+    def use(self, key: Hashable) -> str:
+        now = self._clock()
+        if len(self._uses) > MAX_KEYS:
+            self._forget(now)
+        uses = [t for t in self._uses.get(key, ()) if now - t < self.seconds]
+        if len(uses) < self.limit:
+            uses.append(now)
+            self._uses[key] = uses
+            self._warned.discard(key)
+            return self.OK
+        self._uses[key] = uses
+        if key in self._warned:
+            return self.QUIET
+        self._warned.add(key)
+        return self.SLOW
+
+    @property
+    def remembered(self) -> int:
+        return len(self._uses)
+
+    def _forget(self, now: float) -> None:
+        self._uses = {
+            k: uses for k, uses in self._uses.items() if uses and now - uses[-1] < self.seconds
+        }
+        self._warned &= self._uses.keys()
+
+
 @dataclass(frozen=True, slots=True)
 class Cooldowns:
     """The members' limits, one set per running bot (so tests never share them)."""
 
     # One full digest per member per minute.
     full_digests: Cooldown = field(default_factory=lambda: Cooldown(60))
-    # One command per member per few seconds in a group.
-    group_commands: Cooldown = field(default_factory=lambda: Cooldown(5))
+    # In a group, each member's commands at a human pace: three within ten seconds.
+    group_commands: Pace = field(default_factory=lambda: Pace(3, 10))
     # With `ui.group_latest = "full"`, a whole digest in a group at most every 10 minutes.
     group_full_digests: Cooldown = field(default_factory=lambda: Cooldown(600))

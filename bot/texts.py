@@ -120,6 +120,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{group} 里消息太多，暂时发不出去，所以回复发到了这里：",
         "{group} is too busy to answer right now, so here is your answer:",
     ),
+    "slow_down": (
+        "慢一点：每人 {seconds} 秒内最多三个命令，稍后再试。",
+        "Slow down: three commands per {seconds} s each, please; try again in a moment.",
+    ),
     "internal_error": (
         "抱歉，出了点问题，请稍后再试。",
         "Sorry, something went wrong; please try again later.",

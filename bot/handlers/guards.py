@@ -10,6 +10,8 @@ from telegram import CallbackQuery, Message, MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler, filters
 
 from bot.config import Settings
+from bot.handlers.replies import language, reply
+from bot.handlers.views import said
 from bot.services import BotContext
 from bot.texts import language_of, text
 
@@ -41,9 +43,10 @@ def command_of(update: Update, bot_username: str) -> str | None:
 
 
 def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext, None]:
-    """In a group, a member's commands to this bot beyond one per few seconds are ignored,
-    so nobody can spend the group's flood budget alone. Every command counts, the admins'
-    included; other bots' commands and plain messages do not."""
+    """In a group, each member's commands are all answered at a human pace (three within
+    ten seconds); past that, one short "slow down", then quiet until the window has room,
+    so nobody can spend the group's flood budget alone. Every command counts, the
+    admins' included; other bots' commands and plain messages do not."""
 
     async def check(update: Update, context: BotContext) -> None:
         chat, user = update.effective_chat, update.effective_user
@@ -51,8 +54,14 @@ def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext, Non
             return
         if command_of(update, context.bot.username) not in commands:
             return
-        if context.services.cooldowns.group_commands.wait((user.id, chat.id)) > 0:
-            raise ApplicationHandlerStop
+        pace = context.services.cooldowns.group_commands
+        verdict = pace.use((user.id, chat.id))
+        if verdict == pace.OK:
+            return
+        if verdict == pace.SLOW:
+            lang = language(update, context)
+            await reply(update, said(lang, "slow_down", seconds=int(pace.seconds)))
+        raise ApplicationHandlerStop
 
     return TypeHandler(Update, check)
 

@@ -448,12 +448,20 @@ async def test_status_shows_schedule_index_failures_and_version(
     assert refusal.text == "抱歉，只有管理员可以这样做。"
 
 
-async def test_group_commands_are_rate_limited_per_member(
+async def test_group_commands_at_a_human_pace_are_all_answered(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
-    await ask(emulator, GROUP, MEMBER, "/archive")
-    await silence(emulator, GROUP, MEMBER, "/archive")
-    await ask(emulator, GROUP, MEMBER + 1, "/archive")
+    """Three commands in a few seconds, in a forum topic: three answers in that topic.
+    A fourth within ten seconds: one "slow down"; a fifth: quiet. Others are not affected."""
+    answers = []
+    for command in ("/archive", "/tag", "/search 英伟达"):
+        answers += await ask(emulator, FORUM, MEMBER, command, thread_id=TOPIC)
+    assert [a.thread_id for a in answers] == [TOPIC] * 3
+    assert answers[0].text.startswith("往期日报") and answers[1].text.startswith("标签")
+    (slow,) = await ask(emulator, FORUM, MEMBER, "/help", thread_id=TOPIC)
+    assert slow.text.startswith("慢一点") and slow.thread_id == TOPIC
+    await silence(emulator, FORUM, MEMBER, "/help")
+    await ask(emulator, FORUM, MEMBER + 1, "/archive", thread_id=TOPIC)
 
 
 # -- guarantees no other test guards ----------------------------------------------------

@@ -91,8 +91,10 @@ async def test_admin_commands_in_a_group_are_paced_and_say_nothing_private(
         emulator.command(GROUP, ADMIN, "/status")
         await asyncio.sleep(0.4)
     await asyncio.sleep(0.5)
-    replies = emulator.transcript(GROUP)[before:]
-    assert [m.text for m in replies] == ["请在与我的私聊中发布。"]
+    replies = [m.text or "" for m in emulator.transcript(GROUP)[before:]]
+    assert replies[:3] == ["请在与我的私聊中发布。"] * 3
+    assert len(replies) == 4 and replies[3].startswith("慢一点")
+    assert not any("secret-name" in text for text in replies)
     (help_text,) = await ask(emulator, GROUP, ADMIN + 1, "/help")
     assert "/publish" not in (help_text.text or "") and "/latest" in (help_text.text or "")
 
