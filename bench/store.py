@@ -67,29 +67,29 @@ def kinds(store: Store, count: int) -> list[Kind]:
         "3+ chars, en, rare": ["quantum", "#9876"],
     }
     return [
-        Kind("tags", ARCHIVE_TARGET_MS, store.tags, [()]),
+        Kind("tags", ARCHIVE_TARGET_MS, store.archive.tags, [()]),
         Kind(
-            "with_tag (first page)", ARCHIVE_TARGET_MS, store.with_tag, [(t, 0, PAGE) for t in TAGS]
+            "with_tag (first page)", ARCHIVE_TARGET_MS, store.archive.with_tag, [(t, 0, PAGE) for t in TAGS]
         ),
         Kind(
             "with_tag (any page)",
             ARCHIVE_TARGET_MS,
-            store.with_tag,
+            store.archive.with_tag,
             [(t, o, PAGE) for t in TAGS for o in range(0, 4000, 370)],
         ),
         Kind(
             "page (any page)",
             ARCHIVE_TARGET_MS,
-            store.page,
+            store.archive.page,
             [(o, PAGE) for o in range(0, count, 97)],
         ),
         Kind("page (one month)", ARCHIVE_TARGET_MS, page_of_month(store), [(m,) for m in months]),
-        Kind("by_date", ARCHIVE_TARGET_MS, store.by_date, [(d,) for d in days]),
+        Kind("by_date", ARCHIVE_TARGET_MS, store.archive.by_date, [(d,) for d in days]),
         *(
             Kind(
                 f"search {name}",
                 SEARCH_TARGET_MS,
-                store.search,
+                store.search.find,
                 [(t, 0, PAGE) for t in terms],
                 terms,
             )
@@ -98,7 +98,7 @@ def kinds(store: Store, count: int) -> list[Kind]:
         Kind(
             "search, page 5",
             SEARCH_TARGET_MS,
-            store.search,
+            store.search.find,
             [(t, 4 * PAGE, PAGE) for t in ("芯片", "AI", "OpenAI")],
             ["芯片", "AI", "OpenAI"],
         ),
