@@ -69,7 +69,10 @@ def kinds(store: Store, count: int) -> list[Kind]:
     return [
         Kind("tags", ARCHIVE_TARGET_MS, store.archive.tags, [()]),
         Kind(
-            "with_tag (first page)", ARCHIVE_TARGET_MS, store.archive.with_tag, [(t, 0, PAGE) for t in TAGS]
+            "with_tag (first page)",
+            ARCHIVE_TARGET_MS,
+            store.archive.with_tag,
+            [(t, 0, PAGE) for t in TAGS],
         ),
         Kind(
             "with_tag (any page)",
