@@ -39,8 +39,6 @@ class Cooldown:
 class Cooldowns:
     """The members' limits, one set per running bot (so tests never share them)."""
 
-    # One full digest per member per minute.
-    full_digests: Cooldown = field(default_factory=lambda: Cooldown(60))
     # One command per member per few seconds in a group.
     group_commands: Cooldown = field(default_factory=lambda: Cooldown(5))
     # With `ui.group_latest = "full"`, a whole digest in a group at most every 10 minutes.

@@ -221,13 +221,18 @@ class Archive:
             return int(await scalar(db, "SELECT count(*) FROM digests"))
 
 
-async def _tag_keys(db: aiosqlite.Connection, tag: str) -> list[str]:
-    """The `tag_key`s a member's tag names: its own key, and the keys of the tags whose
-    hashtag reads the same (`#Cpp` is how `C++` appears in a cover)."""
-    wanted = tag_key(tag.lstrip("#"))
+def tag_matches(tag: str, name: str) -> bool:
+    """Whether a member's `name` (`LLM`, `#llm`, `ai日报`) names `tag`: compared as
+    `tag_key` does, or as the tag's hashtag in the covers reads (`#Cpp` names `C++`)."""
+    wanted = tag_key(name.lstrip("#"))
+    return wanted in (tag_key(tag), tag_key(hashtag(tag).lstrip("#")))
+
+
+async def _tag_keys(db: aiosqlite.Connection, name: str) -> list[str]:
+    """The `tag_key`s of the tags a member's tag name names (see `tag_matches`)."""
     spelled = await fetch_all(db, "SELECT DISTINCT tag_key, tag FROM digest_tags")
-    keys = {r["tag_key"] for r in spelled if tag_key(hashtag(r["tag"]).lstrip("#")) == wanted}
-    return sorted(keys | {wanted})
+    keys = {r["tag_key"] for r in spelled if tag_matches(r["tag"], name)}
+    return sorted(keys | {tag_key(name.lstrip("#"))})
 
 
 async def _page_rows(
