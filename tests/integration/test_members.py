@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram import Chat
 
 from bot.app import build_app, serving
-from bot.config import load_settings
+from bot.config import Settings, load_settings
+from bot.handlers.public import message_link
 from bot.publishing import sync
 from bot.render import hashtag
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
@@ -360,3 +362,29 @@ async def test_inline_pages_and_forged_offsets(
     emulator.choose_inline_result(query_id, result["id"], MEMBER)
     await asyncio.sleep(0.5)
     assert len(emulator.transcript(MEMBER)) == before + 1  # only the card itself
+
+
+async def test_latest_in_the_group_links_to_the_posted_cover(
+    settings: Settings, store: Store, emulator: TelegramEmulator
+) -> None:
+    """Four members asking at once get four short replies, each linking to the cover."""
+    async with serving(build_app(settings, store, flood=BOT_FAST)):
+        posted = await emulator.wait_for(GROUP, 6)  # the schedule's catch-up posts it
+        before = len(emulator.transcript(GROUP))
+        for member in range(4):
+            emulator.command(GROUP, MEMBER + member, "/latest")
+        replies = (await emulator.wait_for(GROUP, before + 4))[before:]
+    url = f"https://t.me/{GROUP_NAME}/{posted[0].message_id}"
+    for reply in replies:
+        assert reply.method == "sendMessage" and reply.reply_to_message_id is not None
+        assert reply.text == (
+            "AI 军备竞赛升级：千亿融资频现，模型能力突破与局限并存\n2026-02-21 · 群内原帖"
+        )
+        assert {"type": "text_link", "offset": 42, "length": 4, "url": url} in reply.entities
+
+
+def test_message_links_for_public_and_private_supergroups() -> None:
+    public = Chat(GROUP, "supergroup", username=GROUP_NAME)
+    assert message_link(public, 5) == f"https://t.me/{GROUP_NAME}/5"
+    assert message_link(Chat(-1001234567890, "supergroup"), 5) == "https://t.me/c/1234567890/5"
+    assert message_link(Chat(-4242, "group"), 5) is None

@@ -332,3 +332,21 @@ async def test_queries_at_scale(store: Store, content: Path) -> None:
     assert await store.archive.latest() == newest[0]
     assert await store.archive.latest(start) == (await store.archive.page(1999, 1))[0][0]
     assert (await sync(store, content)).unchanged == 2000
+
+
+def test_snippets_stay_in_the_match_line_and_never_cut_a_word() -> None:
+    from bot.store.search import snippet
+
+    text = (
+        "标题行\n"
+        + "Alpha Bravo Charlie Delta Echo Foxtrot " * 3
+        + "英伟达 Golf Hotel India\n下一行"
+    )
+    cut = snippet(text, ["英伟达"])
+    assert cut.match == "英伟达"
+    assert cut.before.startswith("…") and cut.before[1:].split(" ")[0] in text.split()
+    assert "\n" not in str(cut) and "标题行" not in str(cut) and "下一行" not in str(cut)
+    assert cut.after == " Golf Hotel India"
+    emoji = "👍🏽" * 40 + "匹配"
+    assert not snippet(emoji, ["匹配"]).before.lstrip("…").startswith("\U0001f3fd")
+    assert snippet("无关的文字", ["xyz"]) == bot.store.search.Snippet("无关的文字", "", "")
