@@ -124,15 +124,12 @@ class Search:
         short = [w for w in words if len(w) < MIN_FTS_QUERY]
         phrases = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
         grams = " ".join('"' + gram_token(fold_ascii(w)) + '"' for w in short)
-        if long and short:
-            matching = (
-                "SELECT rowid FROM digests_fts WHERE digests_fts MATCH :phrases AND rowid IN"
-                " (SELECT rowid FROM digests_grams WHERE digests_grams MATCH :grams)"
-            )
-        elif long:
-            matching = "SELECT rowid FROM digests_fts WHERE digests_fts MATCH :phrases"
-        else:
-            matching = "SELECT rowid FROM digests_grams WHERE digests_grams MATCH :grams"
+        seen = visible(self._released, "rowid", "ord")
+        fts = f"SELECT rowid FROM digests_fts WHERE digests_fts MATCH :phrases AND {seen}"
+        short_index = f"SELECT rowid FROM digests_grams WHERE digests_grams MATCH :grams AND {seen}"
+        # Both kinds: each index answers alone and the sets meet (a `rowid IN` of one
+        # would have FTS5 look every row of the other up one by one).
+        matching = " INTERSECT ".join(([fts] if long else []) + ([short_index] if short else []))
         # Matches come newest first (rowid is `ord`), so this stops once the page, one
         # row past it (is there more?) and the count up to the cap are all in hand.
         wanted = max(SEARCH_COUNT_CAP, offset + limit) + 1
@@ -146,8 +143,7 @@ class Search:
                 r[0]
                 for r in await fetch_all(
                     db,
-                    f"{matching} AND {visible(self._released, 'rowid', 'ord')}"
-                    " ORDER BY rowid DESC LIMIT :wanted",
+                    f"{matching} ORDER BY 1 DESC LIMIT :wanted",
                     params,
                 )
             ]
