@@ -13,6 +13,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "I post the daily AI digest to the group, and you can browse past issues here.",
     ),
     "commands_heading": ("命令", "Commands"),
+    "help_text_search": (
+        "直接发送文字，就能搜索往期日报。",
+        "Send any words to search past digests.",
+    ),
+    "help_inline": (
+        "在任意聊天里输入 @{bot} 关键词，就能分享某期日报。",
+        "Type @{bot} and a few words in any chat to share a digest.",
+    ),
     "admin_heading": ("管理员", "Admins"),
     "cmd_latest": ("最新一期日报", "the newest digest"),
     "cmd_archive": ("往期日报，可按月份或日期", "past digests, by month or date"),

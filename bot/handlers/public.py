@@ -57,7 +57,11 @@ async def start(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """What the bot does and its commands."""
     admin = is_admin(update, context.services.settings)
-    await reply(update, views.help_view(language(update, context), admin=admin))
+    lang = language(update, context)
+    view = views.help_view(
+        lang, admin=admin, bot_username=context.bot.username, private=is_private(update)
+    )
+    await reply(update, view)
 
 
 async def latest(update: Update, context: BotContext) -> None:

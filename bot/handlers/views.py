@@ -50,7 +50,7 @@ def said(lang: str, key: str, **values: object) -> View:
     return line(text(lang, key, **values))
 
 
-def help_view(lang: str, *, admin: bool) -> View:
+def help_view(lang: str, *, admin: bool, bot_username: str, private: bool) -> View:
     body = Builder()
     body.write(text(lang, "about"))
     body.block()
@@ -58,6 +58,10 @@ def help_view(lang: str, *, admin: bool) -> View:
     for command, argument in PUBLIC_COMMANDS:
         usage = f"/{command}" + (f" {text(lang, argument)}" if argument else "")
         body.line(f"{usage} — {text(lang, 'cmd_' + command)}")
+    body.block()
+    if private:
+        body.line(text(lang, "help_text_search"))
+    body.line(text(lang, "help_inline", bot=bot_username))
     if admin:
         body.block()
         body.styled("bold", text(lang, "admin_heading"))

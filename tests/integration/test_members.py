@@ -200,7 +200,7 @@ async def test_admin_previews_still_see_everything(
 async def test_search_finds_every_word_in_any_order_with_clean_snippets(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
-    for query in ("英伟达 OpenAI", "OpenAI 英伟达", "韦伯 清华"):
+    for query in ("英伟达 OpenAI", "OpenAI 英伟达", "韦伯 清华", "清华 OpenAI"):
         (answer,) = await ask(emulator, MEMBER, MEMBER, f"/search {query}")
         assert "共 1 期" in answer.text, query
         assert buttons(answer)[0]["callback_data"] == f"d:{SAMPLE_SLUG}"
@@ -287,6 +287,13 @@ async def test_a_group_hears_its_own_language_whoever_asks(
     assert buttons(english)[0]["text"] == buttons(chinese)[0]["text"] == "📖 阅读全文"
     (private,) = await ask(emulator, MEMBER, MEMBER, "/help", language_code="en")
     assert private.text.startswith("I post the daily AI digest")
+    assert private.text.endswith(
+        "Send any words to search past digests.\n"
+        f"Type @{BOT} and a few words in any chat to share a digest."
+    )
+    (group_help,) = await ask(emulator, GROUP, MEMBER + 2, "/help", language_code="en")
+    assert group_help.text.endswith(f"在任意聊天里输入 @{BOT} 关键词，就能分享某期日报。")
+    assert "直接发送文字" not in group_help.text
 
 
 async def test_a_forum_topic_session_stays_in_its_topic(
