@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 MAX_ECHO = 40  # how much of a user's argument is quoted back
+MAX_QUERY = 100  # the longest argument (or inline query) the bot looks up
 # 2026-02, 2026-2, 2026/02, 2026.2, 2026年2月 (full-width digits count as digits).
 _MONTH = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})|(\d{4})\s*年\s*(\d{1,2})\s*月?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 
 from bot.handlers import views
-from bot.handlers.arguments import words
+from bot.handlers.arguments import MAX_QUERY, words
 from bot.handlers.replies import entities_of
 from bot.release import for_members
 from bot.render import TEXT_LIMIT, Builder
@@ -17,7 +17,6 @@ from bot.texts import language_of
 
 RESULTS_PER_PAGE = 20  # Telegram takes at most 50 a page
 MAX_OFFSET = 1000  # how far a client may page; past it, nothing
-MAX_QUERY = 100
 # Short, so a newly released digest shows up soon; the same for everyone (is_personal off).
 CACHE_SECONDS = 30
 _PRIVATE_CHAT_TYPES = ("private", "sender")

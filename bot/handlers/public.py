@@ -15,7 +15,7 @@ from telegram import Chat, InlineKeyboardButton, Update
 from bot import keyboards
 from bot.config import Target
 from bot.handlers import views
-from bot.handlers.arguments import echo, parse_day, parse_month, words
+from bot.handlers.arguments import MAX_QUERY, echo, parse_day, parse_month, words
 from bot.handlers.delivery import full_digest, send_digest
 from bot.handlers.guards import is_admin
 from bot.handlers.replies import answer, deliver, is_private, language, reply, say
@@ -26,7 +26,6 @@ from bot.store import DigestEntry
 from bot.store.archive import tag_matches
 from bot.texts import EN, text
 
-MAX_QUERY = 100
 # Words of a title a search example can be: a Latin word, or a run of Chinese characters.
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*[A-Za-z0-9+]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
