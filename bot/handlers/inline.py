@@ -57,7 +57,13 @@ def _result(lang: str, entry: DigestEntry, bot_username: str) -> InlineQueryResu
             card.text, entities=entities_of(card), link_preview_options=NO_PREVIEW
         ),
         reply_markup=views.card_keyboard(lang, bot_username, entry.slug),
+        # Telegram fetches a thumbnail by URL; a cover in a local file has none to give.
+        thumbnail_url=entry.cover if entry.cover and _is_web(entry.cover) else None,
     )
+
+
+def _is_web(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
 
 
 def _description(entry: DigestEntry) -> str:

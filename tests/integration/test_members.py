@@ -331,6 +331,7 @@ async def test_inline_query_lists_released_digests_and_shares_a_card(
     assert result["id"] == SAMPLE_SLUG
     assert result["title"].startswith("AI 军备竞赛升级")
     assert result["description"].startswith("2026-02-21 · 谷歌发布 Gemini 3.1 Pro")
+    assert result["thumbnail_url"].startswith("https://ssl.aicode.cc/")  # the cover
     assert answer["is_personal"] is False and answer["cache_time"] <= 60
     assert answer["next_offset"] == ""
     emulator.add_chat(-1005550001, type="supergroup", title="Another group")
