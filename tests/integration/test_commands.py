@@ -339,6 +339,8 @@ async def test_labels_carry_the_year_unless_it_is_this_one(
     assert [b["text"] for b in buttons(page)] == ["2025-12-31 跨年"]
     (same,) = await ask(emulator, MEMBER, MEMBER, "/archive 2025/12")
     assert same.text == page.text
+    sent = await ask(emulator, MEMBER, MEMBER, "/archive 2025年12月31日", expect=1)
+    assert sent[0].text.startswith("跨年")
 
 
 async def test_archive_by_month_and_by_day(bot: Services, emulator: TelegramEmulator) -> None:

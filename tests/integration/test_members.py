@@ -125,7 +125,8 @@ def everything_said(emu: TelegramEmulator, chat: int) -> str:
 async def test_the_2099_digest_is_invisible_to_every_path(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
-    await ask(emulator, MEMBER, MEMBER, "/latest", expect=2)
+    newest = await ask(emulator, MEMBER, MEMBER, "/latest", expect=2)
+    assert [b["text"] for b in buttons(newest[-1])] == ["◀ 上一期", "往期"]  # no newer ▶
     (page,) = await ask(emulator, MEMBER, MEMBER, "/archive")
     assert page.text == "往期日报\n第 1/1 页，共 2 期"
     (none,) = await ask(emulator, MEMBER, MEMBER, "/archive 2099-01-01")
