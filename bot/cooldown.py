@@ -84,8 +84,6 @@ class Pace:
 class Cooldowns:
     """The members' limits, one set per running bot (so tests never share them)."""
 
-    # One full digest per member per minute.
-    full_digests: Cooldown = field(default_factory=lambda: Cooldown(60))
     # In a group, each member's commands at a human pace: three within ten seconds.
     group_commands: Pace = field(default_factory=lambda: Pace(3, 10))
     # With `ui.group_latest = "full"`, a whole digest in a group at most every 10 minutes.

@@ -6,6 +6,7 @@ truncated or forged) and returns None for what it does not recognise.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # bytes
 MAX_BUTTON_TEXT = 48
 
 ARCHIVE, TAG, TAGS, SEARCH, OPEN, PUBLISH, CANCEL = "a", "t", "T", "s", "d", "p", "x"
+# The archive's first page as a new message: under a digest, an edit would replace it.
+ARCHIVE_NEW = "A"
 # /publish: post once, post again, or edit the posted messages in place.
 NEW, FORCE, UPDATE = "new", "force", "update"
 PUBLISH_MODES = (NEW, FORCE, UPDATE)
@@ -60,7 +63,7 @@ def parse(raw: str | None) -> Press | None:
         if kind == PUBLISH:
             slug, _, mode = rest.rpartition(":")
             return Press(kind, value=slug, mode=mode) if slug and mode in PUBLISH_MODES else None
-        if kind == CANCEL:
+        if kind in (CANCEL, ARCHIVE_NEW) and not rest:
             return Press(kind)
     except ValueError:
         return None
@@ -73,6 +76,11 @@ def tag_token(tag: str) -> str:
     if fits(TAG, 9999, key):
         return key
     return "#" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def day_label(day: dt.date, this_year: int) -> str:
+    """A date as a label: `02-21` in the current year, `2099-01-01` in any other."""
+    return f"{day:%m-%d}" if day.year == this_year else day.isoformat()
 
 
 def button_text(text: str) -> str:
@@ -96,20 +104,28 @@ def open_url(bot_username: str, slug: str) -> str:
     return f"https://t.me/{bot_username}?start={DEEP_LINK}{slug}"
 
 
+def digest_button(label: str, entry: DigestEntry, bot_username: str | None) -> InlineKeyboardButton:
+    """A button that opens a digest: a callback in private chats, a deep link (with the
+    bot's username) from groups, so that opening a digest never posts it in the group."""
+    if bot_username:
+        return InlineKeyboardButton(label, url=open_url(bot_username, entry.slug))
+    return InlineKeyboardButton(label, callback_data=data(OPEN, entry.slug))
+
+
 def digest_buttons(
-    entries: list[DigestEntry], *, bot_username: str | None
+    entries: list[DigestEntry], *, bot_username: str | None, this_year: int
 ) -> list[list[InlineKeyboardButton]]:
-    """One button per digest: a callback in private chats, a deep link (with the bot's
-    username) from groups, so that opening a digest never posts it in the group."""
-    rows = []
-    for entry in entries:
-        label = button_text(f"{entry.date:%m-%d} {entry.title}")
-        if bot_username:
-            button = InlineKeyboardButton(label, url=open_url(bot_username, entry.slug))
-        else:
-            button = InlineKeyboardButton(label, callback_data=data(OPEN, entry.slug))
-        rows.append([button])
-    return rows
+    """One button per digest, labelled with its date and title."""
+    return [
+        [
+            digest_button(
+                button_text(f"{day_label(entry.date, this_year)} {entry.title}"),
+                entry,
+                bot_username,
+            )
+        ]
+        for entry in entries
+    ]
 
 
 def markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup | None:

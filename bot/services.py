@@ -7,6 +7,8 @@ them, not the other way round.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.browsing import Browsing
 from bot.config import Settings
 from bot.cooldown import Cooldowns
 from bot.digest import Digest, load_digest
@@ -21,14 +24,14 @@ from bot.flood import Pacing
 from bot.health import UpdatesWatch
 from bot.publisher import Publisher, Retries
 from bot.reports import AdminReports
-from bot.store import Archive, Ledger, Search, Store
+from bot.store import Archive, Ledger, Members, Search, Store
 
 SERVICES_KEY = "services"
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The settings, the store's three views, the publisher, the reports and the members'
+    """The settings, the store and its views, the publisher, the reports and the members'
     limits; everything with state lives here, not in module globals."""
 
     settings: Settings
@@ -36,6 +39,10 @@ class Services:
     publisher: Publisher
     reports: AdminReports
     cooldowns: Cooldowns = field(default_factory=Cooldowns)
+    # Members' private browsing: the digest being delivered to each, and their pace.
+    browsing: Browsing = field(default_factory=Browsing)
+    # The time now, aware; injectable so tests can stand before or after a publish time.
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     # Slugs being published from a button now: a second press must not start a second round.
     in_flight: set[str] = field(default_factory=set)
     # How the update stream goes, for the heartbeat and `digest-bot health`.
@@ -73,6 +80,10 @@ class Services:
     @property
     def ledger(self) -> Ledger:
         return self.store.ledger
+
+    @property
+    def members(self) -> Members:
+        return self.store.members
 
     async def load_digest(self, path: Path) -> Digest:
         """A digest file with the configured limits, read off the event loop."""

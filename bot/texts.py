@@ -13,6 +13,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "I post the daily AI digest to the group, and you can browse past issues here.",
     ),
     "commands_heading": ("命令", "Commands"),
+    "help_text_search": (
+        "直接发送文字，就能搜索往期日报。",
+        "Send any words to search past digests.",
+    ),
+    "help_inline": (
+        "在任意聊天里输入 @{bot} 关键词，就能分享某期日报。",
+        "Type @{bot} and a few words in any chat to share a digest.",
+    ),
     "admin_heading": ("管理员", "Admins"),
     "cmd_latest": ("最新一期日报", "the newest digest"),
     "cmd_archive": ("往期日报，可按月份或日期", "past digests, by month or date"),
@@ -22,7 +30,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd_start": ("开始", "start"),
     "cmd_publish": ("立即发布日报", "publish a digest now"),
     "cmd_status": ("运行状态", "the bot's state"),
-    "arg_archive": ("[2026-02 | 2026-02-21]", "[2026-02 | 2026-02-21]"),
+    "arg_archive": ("[2026-02 | 2026年2月 | 2026-02-21]", "[2026-02 | 2026/2 | 2026-02-21]"),
     "arg_tag": ("[标签]", "[tag]"),
     "arg_search": ("关键词", "words"),
     "arg_publish": ("[日期 | slug] [force | update]", "[date | slug] [force | update]"),
@@ -33,26 +41,40 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "That digest's file cannot be read right now; the admins will look into it.",
     ),
     "read_in_full": ("📖 阅读全文", "📖 Read in full"),
-    "full_cooldown": (
-        "刚刚发过完整日报了，请 {seconds} 秒后再试。",
-        "A full digest was just sent; try again in {seconds} s.",
+    "digests_too_fast": (
+        "一分钟内打开的日报太多了，请 {seconds} 秒后再试。",
+        "That is many digests in a minute; try again in {seconds} s.",
     ),
+    "welcome": (
+        "欢迎！发送 /help 看看还能按日期、标签和关键词翻阅往期。",
+        "Welcome! Send /help to browse past digests by date, tag or words.",
+    ),
+    "text_search_hint": (
+        "提示：直接发送文字就能搜索往期日报，/help 查看全部命令。",
+        "Tip: send any words to search past digests; /help lists the commands.",
+    ),
+    "previous_digest": ("◀ 上一期", "◀ Older"),
+    "next_digest": ("下一期 ▶", "Newer ▶"),
+    "archive_button": ("往期", "Archive"),
+    "back_to_tags": ("◀ 全部标签", "◀ All tags"),
+    "posted_here": ("群内原帖", "the post in this group"),
     "archive_heading": ("往期日报", "Past digests"),
     "archive_month_heading": ("{month} 的日报", "Digests of {month}"),
     "page": ("第 {page}/{pages} 页，共 {total} 期", "page {page}/{pages}, {total} in all"),
     "page_of_many": ("第 {page} 页，共 {total}+ 期", "page {page}, {total}+ in all"),
     "archive_empty": ("{when} 没有日报。", "No digest for {when}."),
     "bad_date": (
-        "日期格式不对：请用 2026-02（月份）或 2026-02-21（某一天）。",
-        "That is not a date: use 2026-02 (a month) or 2026-02-21 (a day).",
+        "日期格式不对：请用 2026-02 或 2026年2月（月份），或 2026-02-21（某一天）。",
+        "That is not a date: use 2026-02 or 2026/2 (a month) or 2026-02-21 (a day).",
     ),
     "tags_heading": ("标签（共 {count} 个）", "Tags ({count})"),
     "tags_empty": ("还没有标签。", "No tags yet."),
     "tag_heading": ("标签 {tag}", "Tag {tag}"),
     "tag_none": ("没有带标签「{tag}」的日报。", "No digest is tagged “{tag}”."),
-    "search_usage": (
-        "用法：/search 关键词，例如 /search 英伟达",
-        "Usage: /search words, e.g. /search Nvidia",
+    "search_usage": ("用法：/search 关键词", "Usage: /search words"),
+    "search_usage_example": (
+        "用法：/search 关键词，例如 /search {example}",
+        "Usage: /search words, e.g. /search {example}",
     ),
     "search_heading": ("搜索「{query}」", "Search “{query}”"),
     "search_none": ("没有找到「{query}」。", "Nothing found for “{query}”."),
@@ -157,9 +179,12 @@ def text(language: str, key: str, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def language_of(user: User | None, setting: str) -> str:
-    """`ui.language`; with "auto", English for users whose Telegram is in English."""
+def language_of(user: User | None, setting: str, *, private: bool = True) -> str:
+    """`ui.language`; with "auto", in private chats English for users whose Telegram is
+    in English, and in groups the group's language (Chinese), whoever asks."""
     if setting in (ZH, EN):
         return setting
+    if not private:
+        return ZH
     code = (user.language_code or "") if user else ""
     return EN if code.lower().startswith("en") else ZH

@@ -3,10 +3,17 @@ Telegram, quick flood limits both sides agree on, and a config.toml pointing at 
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from telegram.ext import Application
+
+from bot.browsing import Browsing
 from bot.flood import FloodLimits as BotFloodLimits
 from bot.sandbox.telegram_api import FloodLimits, TelegramEmulator
+from bot.services import Services, attach, services_of
 
 GROUP = -1001234567890
 GROUP_NAME = "ai_news_plus"
@@ -53,3 +60,29 @@ user_ids = [{ADMIN}]
 
 def _toml(value: object) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value).lower()
+
+
+class FakeClock:
+    """The bot's clocks (the members' pace and the release rule's "now") moved by hand,
+    so a test can stand a minute later, or before a publish time, without waiting."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.seconds = 1000.0
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def wall(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def with_clock(app: Application[Any, Any, Any, Any, Any, Any], clock: FakeClock) -> Services:
+    """Make the application's services read `clock`; returns them."""
+    services = replace(services_of(app), browsing=Browsing(clock=clock.monotonic), clock=clock.wall)
+    attach(app, services)
+    return services

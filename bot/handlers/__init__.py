@@ -13,10 +13,17 @@ from telegram import (
     BotCommandScopeChat,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.config import Settings
-from bot.handlers import admin, public
+from bot.handlers import admin, inline, public
 from bot.handlers.errors import on_error
 from bot.handlers.guards import admins, authentic_buttons, group_pace
 from bot.handlers.views import ADMIN_COMMANDS, PUBLIC_COMMANDS
@@ -53,6 +60,11 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], settings: Settings)
             CallbackQueryHandler(admin.publish_pressed, pattern=ADMIN_BUTTONS),
             CallbackQueryHandler(public.button),
             MessageHandler(NEW & filters.COMMAND & private, public.unknown),
+            MessageHandler(
+                NEW & filters.TEXT & ~filters.COMMAND & ~filters.VIA_BOT & private,
+                public.text_search,
+            ),
+            InlineQueryHandler(inline.inline_query),
         ],
         group=HANDLERS,
     )

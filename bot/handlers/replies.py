@@ -5,30 +5,18 @@ command; at most `MAX_REPLY_MESSAGES` messages of a group's budget."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    MessageEntity,
-    ReplyParameters,
-    Update,
-)
-from telegram import (
-    Message as TelegramMessage,
-)
+from telegram import Bot, CallbackQuery, MessageEntity, ReplyParameters, Update
+from telegram import Message as TelegramMessage
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
-from bot.digest import DigestError
 from bot.flood import NotSentInTime, Pacing
 from bot.handlers.views import View, said
-from bot.render import TEXT_LIMIT, Builder, Message, api_calls, render_digest
+from bot.render import TEXT_LIMIT, Builder, Message
 from bot.services import BotContext
-from bot.store import DigestEntry
-from bot.telegram_calls import NO_PREVIEW, ptb_entities, send_with_fallback
+from bot.telegram_calls import NO_PREVIEW, ptb_entities
 from bot.texts import language_of, text
 
 log = logging.getLogger(__name__)
@@ -41,7 +29,9 @@ GROUP_REPLY_WITHIN = 10.0
 
 
 def language(update: Update, context: BotContext) -> str:
-    return language_of(update.effective_user, context.services.settings.ui.language)
+    return language_of(
+        update.effective_user, context.services.settings.ui.language, private=is_private(update)
+    )
 
 
 def is_private(update: Update) -> bool:
@@ -170,44 +160,3 @@ async def answer(update: Update, context: BotContext, key: str, **values: object
         await update.callback_query.answer(toast)
     else:
         await say(update, context, key, **values)
-
-
-async def send_digest(
-    update: Update,
-    context: BotContext,
-    entry: DigestEntry,
-    *,
-    card: InlineKeyboardMarkup | None = None,
-) -> None:
-    """The digest as it was posted: all of it, or with `card` only its cover and that button."""
-    chat = update.effective_chat
-    message = update.effective_message
-    if chat is None:
-        return
-    calls = await _posted_calls(context, entry)
-    if calls is None:
-        await say(update, context, "digest_unreadable")
-        return
-    if card is not None:
-        calls = calls[:1]
-    thread = message.message_thread_id if message and message.is_topic_message else None
-    for index, call in enumerate(calls):
-        markup = card if card is not None and index == len(calls) - 1 else None
-        await send_with_fallback(context.bot, call, chat.id, thread_id=thread, reply_markup=markup)
-
-
-async def _posted_calls(context: BotContext, entry: DigestEntry) -> list[dict[str, Any]] | None:
-    """The calls the ledger recorded when the digest went to the (first) group, so that
-    members see exactly what was posted; rendered from the file if it was not posted."""
-    services = context.services
-    first = services.settings.publish.targets[0]
-    posted = await services.ledger.publication(entry.slug, first.chat, first.thread_id)
-    if posted is not None and posted.done and posted.content_hash == entry.content_hash:
-        return [part.payload for part in posted.parts]
-    try:
-        digest = await services.load_digest(entry.path)
-    except DigestError as exc:
-        log.warning("cannot show %s: %s", entry.slug, exc)
-        return None
-    max_messages = services.settings.content.max_messages
-    return api_calls(render_digest(digest, max_messages=max_messages).messages)

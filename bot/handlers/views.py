@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import keyboards
-from bot.render import Builder, Rendering
+from bot.render import Builder, Rendering, append_markdown
 from bot.store import DigestEntry, Publication, SearchPage
 from bot.texts import text
 
@@ -50,7 +50,7 @@ def said(lang: str, key: str, **values: object) -> View:
     return line(text(lang, key, **values))
 
 
-def help_view(lang: str, *, admin: bool) -> View:
+def help_view(lang: str, *, admin: bool, bot_username: str, private: bool) -> View:
     body = Builder()
     body.write(text(lang, "about"))
     body.block()
@@ -58,6 +58,10 @@ def help_view(lang: str, *, admin: bool) -> View:
     for command, argument in PUBLIC_COMMANDS:
         usage = f"/{command}" + (f" {text(lang, argument)}" if argument else "")
         body.line(f"{usage} — {text(lang, 'cmd_' + command)}")
+    body.block()
+    if private:
+        body.line(text(lang, "help_text_search"))
+    body.line(text(lang, "help_inline", bot=bot_username))
     if admin:
         body.block()
         body.styled("bold", text(lang, "admin_heading"))
@@ -76,18 +80,26 @@ def digest_list(
     kind: str,
     value: str,
     deep_link: str | None,
+    this_year: int,
+    back: InlineKeyboardButton | None = None,
 ) -> View:
-    """A page of digests (archive, month, tag) with one button each and ◀ ▶ paging."""
+    """A page of digests (archive, month, tag) with ◀ ▶ paging: each digest once, as the
+    button that opens it (its date and title), rather than a line and a button."""
     pages = math.ceil(total / PAGE_SIZE)
     body = Builder()
     body.styled("bold", title)
     body.line(text(lang, "page", page=page + 1, pages=pages, total=total))
-    body.block()
-    for entry in entries:
-        body.line(f"{entry.date.isoformat()}  {entry.title}")
-    rows = keyboards.digest_buttons(list(entries), bot_username=deep_link)
+    rows = keyboards.digest_buttons(list(entries), bot_username=deep_link, this_year=this_year)
     rows.append(_pager(lang, kind, page, pages, value))
+    if back is not None:
+        rows.append([back])
     return View(body, keyboards.markup(rows))
+
+
+def back_to_tags(lang: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text(lang, "back_to_tags"), callback_data=keyboards.data(keyboards.TAGS, 0, "")
+    )
 
 
 def tags_view(lang: str, tags: Sequence[tuple[str, int]], page: int) -> View:
@@ -110,7 +122,15 @@ def tags_view(lang: str, tags: Sequence[tuple[str, int]], page: int) -> View:
 
 
 def search_view(
-    lang: str, query: str, found: SearchPage, page: int, *, shown_query: str, deep_link: str | None
+    lang: str,
+    query: str,
+    found: SearchPage,
+    page: int,
+    *,
+    shown_query: str,
+    deep_link: str | None,
+    this_year: int,
+    hint: bool = False,
 ) -> View:
     """Hits with a snippet each, the match in bold; paging while the query fits a button."""
     body = Builder()
@@ -127,19 +147,71 @@ def search_view(
         body.line(hit.snippet.before)
         body.styled("bold", hit.snippet.match)
         body.write(hit.snippet.after)
-    rows = keyboards.digest_buttons([hit.entry for hit in found.hits], bot_username=deep_link)
+    rows = keyboards.digest_buttons(
+        [hit.entry for hit in found.hits], bot_username=deep_link, this_year=this_year
+    )
     if keyboards.fits(keyboards.SEARCH, pages, query):
         rows.append(_pager(lang, keyboards.SEARCH, page, pages, query))
     elif pages > 1:
         body.block()
         body.write(text(lang, "more_results"))
+    if hint:
+        body.block()
+        body.styled("italic", text(lang, "text_search_hint"))
     return View(body, keyboards.markup(rows))
 
 
+def search_none(lang: str, shown_query: str, *, hint: bool) -> View:
+    body = Builder()
+    body.write(text(lang, "search_none", query=shown_query))
+    if hint:
+        body.line(text(lang, "text_search_hint"))
+    return View(body)
+
+
 def card_keyboard(lang: str, bot_username: str, slug: str) -> InlineKeyboardMarkup:
-    """The 📖 button under a digest's cover in a group: a deep link into the private chat."""
+    """The 📖 button under a digest's card: a deep link into the private chat."""
     url = keyboards.open_url(bot_username, slug)
     return InlineKeyboardMarkup([[InlineKeyboardButton(text(lang, "read_in_full"), url=url)]])
+
+
+def digest_in_group(
+    lang: str, entry: DigestEntry, cover_url: str | None, bot_username: str
+) -> View:
+    """/latest (or a day of /archive) in a group: one short reply, not the photo again —
+    the title, the date, a link to the cover posted in this group, and the 📖 button."""
+    body = Builder()
+    body.styled("bold", entry.title)
+    body.line(entry.date.isoformat())
+    if cover_url is not None:
+        body.write(" · ")
+        body.link(text(lang, "posted_here"), cover_url)
+    return View(body, card_keyboard(lang, bot_username, entry.slug))
+
+
+def digest_card(lang: str, entry: DigestEntry) -> Builder:
+    """A digest shared through inline mode: its title, date and summary, in one message."""
+    body = Builder()
+    body.styled("bold", entry.title)
+    body.line(" · ".join(filter(None, (entry.date.isoformat(), entry.category))))
+    if entry.summary:
+        body.block()
+        append_markdown(body, entry.summary)
+    return body
+
+
+def digest_navigation(
+    lang: str, older: DigestEntry | None, newer: DigestEntry | None
+) -> InlineKeyboardMarkup:
+    """Under a full digest in private: ◀ the older issue · the archive · the newer one ▶."""
+    row = []
+    if older is not None:
+        row.append(keyboards.digest_button(text(lang, "previous_digest"), older, None))
+    archive = keyboards.data(keyboards.ARCHIVE_NEW)
+    row.append(InlineKeyboardButton(text(lang, "archive_button"), callback_data=archive))
+    if newer is not None:
+        row.append(keyboards.digest_button(text(lang, "next_digest"), newer, None))
+    return InlineKeyboardMarkup([row])
 
 
 def publish_preview(

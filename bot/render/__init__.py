@@ -50,6 +50,7 @@ __all__ = [
     "Rendering",
     "Span",
     "api_calls",
+    "append_markdown",
     "hashtag",
     "is_valid_link",
     "render_digest",
@@ -114,10 +115,15 @@ def render_markdown(
 ) -> list[Message]:
     """Any Markdown (and HTML in it) as text messages within `limit`."""
     builder = Builder()
+    append_markdown(builder, text, options)
+    return builder.messages(limit)
+
+
+def append_markdown(builder: Builder, text: str, options: RenderOptions | None = None) -> None:
+    """Markdown (a summary, say) written on at the end of a builder's text."""
     walker = MarkdownWalker(builder, options or RenderOptions())
     walker.walk(_parser().parse(text))
     walker.finish()
-    return builder.messages(limit)
 
 
 def _cover_messages(digest: Digest, options: RenderOptions) -> list[Message]:
@@ -125,9 +131,9 @@ def _cover_messages(digest: Digest, options: RenderOptions) -> list[Message]:
     head.styled("bold", digest.title)
     head.line(" · ".join(filter(None, [digest.date.isoformat(), digest.category])))
     rest = Builder()
-    walker = MarkdownWalker(rest, RenderOptions(options.drop_html, language=options.language))
-    walker.walk(_parser().parse(digest.summary))
-    walker.finish()
+    append_markdown(
+        rest, digest.summary, RenderOptions(options.drop_html, language=options.language)
+    )
     tags = " ".join(filter(None, (hashtag(t) for t in digest.tags)))
     if tags:
         rest.block()

@@ -4,6 +4,7 @@
 - `archive`: what the commands list and show; `search`: full text over the archive.
 - `sync`: the content folder → the archive index (a cache of the folder).
 - `ledger`: what was posted where, part by part — the source of truth for exactly-once.
+- `members`: who has started the bot in private.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bot.store.archive import Archive, DigestEntry
+from bot.store.archive import Archive, DigestEntry, Released
 from bot.store.db import Database, StoreError
 from bot.store.ledger import Ledger, LedgerError, Part, Publication
+from bot.store.members import Members
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.search import Search, SearchHit, SearchPage, Snippet
 from bot.store.sync import ContentMissing, SyncReport, sync_content
@@ -27,8 +29,10 @@ __all__ = [
     "DigestEntry",
     "Ledger",
     "LedgerError",
+    "Members",
     "Part",
     "Publication",
+    "Released",
     "Search",
     "SearchHit",
     "SearchPage",
@@ -40,13 +44,14 @@ __all__ = [
 
 
 class Store:
-    """The database with its three views; open with `await Store.open(path)`."""
+    """The database with its views; open with `await Store.open(path)`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.archive = Archive(db)
         self.search = Search(db)
         self.ledger = Ledger(db)
+        self.members = Members(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:

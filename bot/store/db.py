@@ -142,7 +142,7 @@ async def _transaction(db: aiosqlite.Connection, begin: str) -> AsyncIterator[No
 
 
 async def _configure(db: aiosqlite.Connection, path: Path) -> None:
-    await db.create_function("search_grams", 3, schema.search_grams, deterministic=True)
+    await db.create_function("search_grams", -1, schema.search_grams, deterministic=True)
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     await db.execute("PRAGMA foreign_keys = ON")
     mode = await scalar(db, "PRAGMA journal_mode = WAL")

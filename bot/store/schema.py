@@ -130,17 +130,51 @@ MIGRATIONS: list[tuple[str, ...]] = [
         SELECT ord, search_grams(title, summary, body) FROM digests
         """,
     ),
+    # 4 (members): search what members read, and remember who has talked to the bot.
+    (
+        # The full-text tables index the rendered messages (`rendered`: what members
+        # read, no Markdown) instead of title, summary and body. Rendering needs Python:
+        # until the next sync (the bot syncs before it serves) an entry is searched by
+        # its Markdown, and the emptied content_hash makes that sync index it again.
+        "ALTER TABLE digests ADD COLUMN rendered TEXT NOT NULL DEFAULT ''",
+        """
+        UPDATE digests SET rendered = title || char(10) || summary || char(10) || body,
+                           content_hash = '', mtime_ns = -1
+        """,
+        "DROP TABLE digests_fts",
+        """
+        CREATE VIRTUAL TABLE digests_fts USING fts5 (
+            rendered, content = 'digests', content_rowid = 'ord', tokenize = 'trigram'
+        )
+        """,
+        "INSERT INTO digests_fts (digests_fts) VALUES ('rebuild')",
+        "DROP TABLE digests_grams",
+        """
+        CREATE VIRTUAL TABLE digests_grams USING fts5 (
+            grams, content = '', detail = 'none', columnsize = 0, tokenize = 'ascii'
+        )
+        """,
+        "INSERT INTO digests_grams (rowid, grams) SELECT ord, search_grams(rendered) FROM digests",
+        # Members who have started the bot in private, so that a first contact is greeted.
+        """
+        CREATE TABLE members (
+            user_id INTEGER PRIMARY KEY,
+            first_seen TEXT NOT NULL
+        )
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def search_grams(title: str, summary: str, body: str) -> str:
-    """A digest's `digests_grams` document: the tokens of its distinct one- and
-    two-character strings, case folded as LIKE folds. The SQL function `search_grams`."""
+def search_grams(*fields: str) -> str:
+    """A digest's `digests_grams` document: the tokens of the distinct one- and
+    two-character strings of its fields (migration 3: title, summary, body; since 4: the
+    rendered text), case folded as LIKE folds. The SQL function `search_grams`."""
     # Each run of white space becomes one space, and strings holding it are left out: no
     # query holds white space (`search` splits it away). The space between fields keeps
     # a string from spanning two of them.
-    text = " ".join(fold_ascii("\n".join((title, summary, body))).split())
+    text = " ".join(fold_ascii("\n".join(fields)).split())
     grams = set(text)
     grams.update(map(str.__add__, text, text[1:]))
     # In no particular order: with detail = 'none' a token's place does not matter.

@@ -1,28 +1,62 @@
-"""Full-text search over titles, summaries and bodies, newest first.
+"""Full-text search over what members read: each digest's rendered messages, newest first.
 
-Three characters or more use FTS5's trigram index (so Chinese works without spaces);
-shorter queries, common in Chinese, use the index of one- and two-character strings.
+Every word of a query must occur, in any order. Words of three characters or more use
+FTS5's trigram index (so Chinese works without spaces); shorter ones, common in Chinese,
+use the index of one- and two-character strings.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass
 
-from bot.store.archive import ENTRY_COLUMNS, DigestEntry, check_window, entry_from_row
+from bot.digest import Digest
+from bot.render import render_digest
+from bot.store.archive import (
+    ENTRY_COLUMNS,
+    DigestEntry,
+    Released,
+    check_window,
+    entry_from_row,
+    released_params,
+    visible,
+)
 from bot.store.db import Database, fetch_all
 from bot.store.schema import fold_ascii, gram_token
 
 SNIPPET_CHARS = 60
-# Trigram full-text search needs at least three characters; shorter queries use the index
+# Trigram full-text search needs at least three characters; shorter words use the index
 # of one- and two-character strings (`digests_grams`).
 MIN_FTS_QUERY = 3
 # Search counts matches up to this many and then says "100+": an exact count of a common
 # word would cost as much as the search itself.
 SEARCH_COUNT_CAP = 100
-_MARKUP = re.compile(r"[*#`]+")
+MAX_WORDS = 10
+# Any digest renders within this many messages for the index; publishing has its own limit.
+_ANY_LENGTH = 1 << 20
+# The full-text rows of the digests with a given id or path (`{key}`), kept in step by
+# sync.py in the writer's transaction: external-content and contentless FTS5 tables
+# forget a row only when told the values it was indexed with.
+FULL_TEXT_ADD = (
+    "INSERT INTO digests_fts (rowid, rendered) SELECT ord, rendered FROM digests WHERE {key} = ?",
+    "INSERT INTO digests_grams (rowid, grams)"
+    " SELECT ord, search_grams(rendered) FROM digests WHERE {key} = ?",
+)
+FULL_TEXT_REMOVE = (
+    "INSERT INTO digests_fts (digests_fts, rowid, rendered)"
+    " SELECT 'delete', ord, rendered FROM digests WHERE {key} = ?",
+    "INSERT INTO digests_grams (digests_grams, rowid, grams)"
+    " SELECT 'delete', ord, search_grams(rendered) FROM digests WHERE {key} = ?",
+)
+_WORD_CHAR = re.compile(r"[0-9A-Za-z_\-.'+]")
+
+
+def rendered_text(digest: Digest) -> str:
+    """What members read of a digest, as searched: its messages' texts, in order."""
+    messages = render_digest(digest, max_messages=_ANY_LENGTH).messages
+    return "\n\n".join(message.text for message in messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,53 +97,66 @@ class SearchPage:
 
 
 class Search:
-    """The search index, kept in step with the archive by sync.py."""
+    """The search index, kept in step with the archive by sync.py; with `released`, only
+    what members may see (`only`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, released: Released | None = None) -> None:
         self._db = db
+        self._released = released
+
+    def only(self, released: Released) -> Search:
+        """The same index as members see it."""
+        return Search(self._db, released)
 
     async def find(self, query: str, offset: int, limit: int) -> SearchPage:
-        """Digests whose title, summary or body contain the text, newest first.
+        """Digests whose rendered text holds every word of the query, newest first.
 
-        The query is plain text, never FTS syntax: three characters or more become one
-        quoted trigram phrase; shorter ones (common in Chinese) one token of the
-        `digests_grams` index, which matches as `LIKE '%text%'` did (ASCII case folded).
+        The query is plain text, never FTS syntax: each word of three characters or more
+        becomes a quoted trigram phrase, each shorter one (common in Chinese) a token of
+        the `digests_grams` index, which matches as `LIKE '%word%'` would (ASCII case
+        folded); a digest must match them all.
         """
         check_window(offset, limit)
-        # NUL would end the query early for FTS5's parser, so it separates words like a space.
-        text = " ".join(query.replace("\0", " ").split())
-        if not text:
+        words = query_words(query)
+        if not words:
             return SearchPage([], 0, total_is_exact=True, has_more=False)
-        if len(text) >= MIN_FTS_QUERY:
-            index, arg = "digests_fts", '"' + text.replace('"', '""') + '"'
-        else:
-            index, arg = "digests_grams", '"' + gram_token(fold_ascii(text)) + '"'
+        long = [w for w in words if len(w) >= MIN_FTS_QUERY]
+        short = [w for w in words if len(w) < MIN_FTS_QUERY]
+        phrases = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
+        grams = " ".join('"' + gram_token(fold_ascii(w)) + '"' for w in short)
+        seen = visible(self._released, "rowid", "ord")
+        fts = f"SELECT rowid FROM digests_fts WHERE digests_fts MATCH :phrases AND {seen}"
+        short_index = f"SELECT rowid FROM digests_grams WHERE digests_grams MATCH :grams AND {seen}"
+        # Both kinds: each index answers alone and the sets meet (a `rowid IN` of one
+        # would have FTS5 look every row of the other up one by one).
+        matching = " INTERSECT ".join(([fts] if long else []) + ([short_index] if short else []))
         # Matches come newest first (rowid is `ord`), so this stops once the page, one
         # row past it (is there more?) and the count up to the cap are all in hand.
         wanted = max(SEARCH_COUNT_CAP, offset + limit) + 1
+        params = released_params(self._released, wanted=wanted)
+        if long:
+            params["phrases"] = phrases
+        if short:
+            params["grams"] = grams
         async with self._db.read() as db:
             ords = [
                 r[0]
                 for r in await fetch_all(
                     db,
-                    f"SELECT rowid FROM {index} WHERE {index} MATCH :q"
-                    " ORDER BY rowid DESC LIMIT :wanted",
-                    {"q": arg, "wanted": wanted},
+                    f"{matching} ORDER BY 1 DESC LIMIT :wanted",
+                    params,
                 )
             ]
             page = ords[offset : offset + limit]
             rows = await fetch_all(
                 db,
                 f"""
-                SELECT {ENTRY_COLUMNS}, d.body FROM digests d
+                SELECT {ENTRY_COLUMNS}, d.rendered FROM digests d
                 WHERE d.ord IN (SELECT value FROM json_each(:ords)) ORDER BY d.ord DESC
                 """,
                 {"ords": json.dumps(page)},
             )
-        hits = [
-            SearchHit(entry_from_row(r), _snippet((r["title"], r["summary"], r["body"]), text))
-            for r in rows
-        ]
+        hits = [SearchHit(entry_from_row(r), snippet(r["rendered"], words)) for r in rows]
         exact = len(ords) < wanted
         return SearchPage(
             hits,
@@ -119,26 +166,63 @@ class Search:
         )
 
 
-def _snippet(texts: Iterable[str], query: str) -> Snippet:
-    """About SNIPPET_CHARS characters around the first case-insensitive match, with the
-    Markdown emphasis/heading marks dropped and white space collapsed."""
-    pattern = re.compile(re.escape(query), re.IGNORECASE)
-    texts = [t for t in texts if t]
-    for text in texts:
-        found = pattern.search(text)
-        if found is None:
-            continue
-        room = max(SNIPPET_CHARS - len(found[0]), 0)
-        start = max(found.start() - room // 3, 0)
-        end = min(found.end() + room - (found.start() - start), len(text))
-        before = ("…" if start > 0 else "") + _plain(text[start : found.start()])
-        after = _plain(text[found.end() : end]) + ("…" if end < len(text) else "")
-        return Snippet(before.lstrip(), " ".join(found[0].split()), after.rstrip())
-    # FTS5 and Python fold case a little differently; show the start rather than nothing.
-    text = texts[-1] if texts else ""
-    head = _plain(text[:SNIPPET_CHARS]).strip()
-    return Snippet(head + ("…" if len(text) > SNIPPET_CHARS else ""), "", "")
+def query_words(query: str) -> list[str]:
+    """A query's distinct words, at most MAX_WORDS; NUL (which would end an FTS query
+    early) separates words like a space."""
+    words = dict.fromkeys(query.replace("\0", " ").split())
+    return list(words)[:MAX_WORDS]
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"\s+", " ", _MARKUP.sub("", text))
+def snippet(text: str, words: list[str]) -> Snippet:
+    """About SNIPPET_CHARS characters of the line holding the first match of any word,
+    cut between characters and never inside a Latin word, "…" where it was cut."""
+    pattern = re.compile(
+        "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE
+    )
+    found = pattern.search(text) if words else None
+    if found is None:  # FTS5 and Python fold case a little differently: show the start
+        end = _cut_before(text, min(len(text), SNIPPET_CHARS), len(text))
+        head = " ".join(text[:end].split())
+        return Snippet(head + ("…" if end < len(text) else ""), "", "")
+    line_start = text.rfind("\n", 0, found.start()) + 1
+    line_end = text.find("\n", found.end())
+    line_end = len(text) if line_end < 0 else line_end
+    room = max(SNIPPET_CHARS - len(found[0]), 0)
+    start = max(found.start() - room // 3, line_start)
+    end = min(found.end() + room - (found.start() - start), line_end)
+    start = _cut_after(text, start, found.start())
+    end = _cut_before(text, end, found.end())
+    before, after = text[start : found.start()], text[found.end() : end]
+    return Snippet(
+        ("…" if start > line_start else "") + before.lstrip(),
+        found[0],
+        after.rstrip() + ("…" if end < line_end else ""),
+    )
+
+
+def _cut_after(text: str, start: int, limit: int) -> int:
+    """Move a snippet's start forward, up to `limit`, off the middle of a word or of a
+    character sequence (a combining mark, a variation selector, a joiner)."""
+    while start < limit and start > 0 and _joined(text, start):
+        start += 1
+    return start
+
+
+def _cut_before(text: str, end: int, limit: int) -> int:
+    """Move a snippet's end back, down to `limit`, off the middle of a word or sequence."""
+    while end > limit and end < len(text) and _joined(text, end):
+        end -= 1
+    return end
+
+
+def _joined(text: str, at: int) -> bool:
+    """Whether cutting `text` at `at` would split a Latin word or a composed character."""
+    left, right = text[at - 1], text[at]
+    if _WORD_CHAR.fullmatch(left) and _WORD_CHAR.fullmatch(right):
+        return True
+    return (
+        unicodedata.combining(right) > 0
+        or right in "\u200d\ufe0e\ufe0f"
+        or left == "\u200d"
+        or 0x1F3FB <= ord(right) <= 0x1F3FF
+    )

@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.digest import Digest, DigestError, digest_paths, load_digest, tag_key
 from bot.store.db import Database, StoreError, fetch_all, now_text
+from bot.store.search import FULL_TEXT_ADD, FULL_TEXT_REMOVE, rendered_text
 
 # Files are loaded in batches in a worker thread, so a cancelled sync stops soon.
 _LOAD_BATCH = 64
@@ -27,21 +28,6 @@ _UNTRUSTED_MTIME = -1
 # Room for this many digests a day in `ord`; migration 3 spells it out. FTS5 stores rowid
 # gaps as varints: a day's step of 1024 costs two bytes a match, 65536 would cost three.
 DAY_SLOTS = 1 << 10
-# The full-text rows of the digests with a given id or path (`{key}`). Both tables are
-# kept in step by this module, in the writer's transaction; external-content and
-# contentless FTS5 tables forget a row only when told the values it was indexed with.
-_FULL_TEXT_ADD = (
-    "INSERT INTO digests_fts (rowid, title, summary, body)"
-    " SELECT ord, title, summary, body FROM digests WHERE {key} = ?",
-    "INSERT INTO digests_grams (rowid, grams)"
-    " SELECT ord, search_grams(title, summary, body) FROM digests WHERE {key} = ?",
-)
-_FULL_TEXT_REMOVE = (
-    "INSERT INTO digests_fts (digests_fts, rowid, title, summary, body)"
-    " SELECT 'delete', ord, title, summary, body FROM digests WHERE {key} = ?",
-    "INSERT INTO digests_grams (digests_grams, rowid, grams)"
-    " SELECT 'delete', ord, search_grams(title, summary, body) FROM digests WHERE {key} = ?",
-)
 
 
 class ContentMissing(StoreError):
@@ -256,7 +242,7 @@ def _load_batch(paths: list[str], root: Path, max_bytes: int) -> list[Digest | D
 async def _delete_digests(db: aiosqlite.Connection, paths: Iterable[str]) -> None:
     """Remove entries, their tags (by cascade) and their full-text rows."""
     params = [(path,) for path in paths]
-    for statement in _FULL_TEXT_REMOVE:
+    for statement in FULL_TEXT_REMOVE:
         await db.executemany(statement.format(key="path"), params)
     await db.executemany("DELETE FROM digests WHERE path = ?", params)
 
@@ -267,8 +253,8 @@ async def _insert_digest(
     cursor = await db.execute(
         """
         INSERT INTO digests (path, slug, date, title, category, tags, summary, cover,
-                             content_hash, mtime_ns, size, body, indexed_at, ord)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             content_hash, mtime_ns, size, body, indexed_at, ord, rendered)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             path,
@@ -285,9 +271,10 @@ async def _insert_digest(
             digest.body,
             now,
             await _day_slot(db, digest.date, digest.slug),
+            rendered_text(digest),
         ),
     )
-    for statement in _FULL_TEXT_ADD:
+    for statement in FULL_TEXT_ADD:
         await db.execute(statement.format(key="id"), (cursor.lastrowid,))
     await db.executemany(
         "INSERT INTO digest_tags (digest_id, tag, tag_key) VALUES (?, ?, ?)",
@@ -311,10 +298,10 @@ async def _day_slot(db: aiosqlite.Connection, date: dt.date, slug: str) -> int:
     # Downward moves lowest first, then upward ones highest first: each lands on a free ord.
     ordered = [m for m in moves if m[2] < m[1]] + [m for m in reversed(moves) if m[2] > m[1]]
     for digest_id, _, new_ord in ordered:
-        for statement in _FULL_TEXT_REMOVE:
+        for statement in FULL_TEXT_REMOVE:
             await db.execute(statement.format(key="id"), (digest_id,))
         await db.execute("UPDATE digests SET ord = ? WHERE id = ?", (new_ord, digest_id))
-        for statement in _FULL_TEXT_ADD:
+        for statement in FULL_TEXT_ADD:
             await db.execute(statement.format(key="id"), (digest_id,))
     return base + rank
 

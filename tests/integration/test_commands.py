@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,15 +27,24 @@ from bot.render import render_digest
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
-from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
+from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER, FakeClock, with_clock, write_config
 from tests.samples import SAMPLE, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
 BOT = "digest_test_bot"
+# 18:00 in Shanghai: today's digest (2026-12-01) waits for the 23:59 publish time.
+NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, emulator: TelegramEmulator, content: Path) -> AsyncIterator[Services]:
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path, clock: FakeClock
+) -> AsyncIterator[Services]:
     """The bot polling the emulator; its schedule is out of the way (23:59, no catch-up)."""
     emulator.add_chat(FORUM, type="supergroup", is_forum=True, topics=[TOPIC])
     for day in range(1, 13):
@@ -53,6 +64,7 @@ async def bot(tmp_path: Path, emulator: TelegramEmulator, content: Path) -> Asyn
             flood=BOT_FAST,
             retries=Retries(attempts=3, first_delay=0.05, read_timeout=1.0),
         )
+        with_clock(app, clock)
         async with serving(app):
             yield services_of(app)
     assert emulator.violations == []
@@ -155,12 +167,16 @@ async def test_latest_in_private_is_the_whole_digest_as_posted(
     assert sent[0].photo == expected[0].photo
 
 
-async def test_latest_in_a_group_is_a_card_with_a_deep_link(
+async def test_latest_in_a_group_is_a_short_reply_with_a_deep_link(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
+    """Not the cover photo again: the title, the date and the 📖 deep link, as a reply."""
     (card,) = await ask(emulator, GROUP, MEMBER, "/latest")
-    assert card.method == "sendPhoto"
+    assert card.method == "sendMessage"
+    assert card.text == "AI 军备竞赛升级：千亿融资频现，模型能力突破与局限并存\n2026-02-21"
+    assert card.reply_to_message_id is not None
     (link,) = buttons(card)
+    assert link["text"] == "📖 阅读全文"
     assert link["url"] == f"https://t.me/{BOT}?start=d_2026-02-21-ai-daily"
     await asyncio.sleep(0.5)
     assert len(emulator.transcript(GROUP)) == 1  # nothing else reached the group
@@ -203,17 +219,82 @@ async def test_latest_shows_what_the_ledger_says_was_posted(
 async def test_deep_link_opens_the_digest_in_private(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
-    sent = await ask(emulator, MEMBER, MEMBER, "/start d_2026-01-03-old", expect=2)
-    assert sent[0].text.startswith("旧闻 3")
-    assert sent[1].text == "节\n\n第 3 期的内容，英伟达与芯片。"
+    """A first contact gets a one-line welcome, then the digest; later links just the digest."""
+    sent = await ask(emulator, MEMBER, MEMBER, "/start d_2026-01-03-old", expect=3)
+    assert sent[0].text.startswith("欢迎！") and "/help" in sent[0].text
+    assert sent[1].text.startswith("旧闻 3")
+    assert sent[2].text == "节\n\n第 3 期的内容，英伟达与芯片。"
+    sent = await ask(emulator, MEMBER, MEMBER, "/start d_2026-01-04-old", expect=2)
+    assert sent[0].text.startswith("旧闻 4")
     (missing,) = await ask(emulator, MEMBER, MEMBER, "/start d_no-such-digest")
     assert missing.text == "没有找到这期日报。"
 
 
-async def test_full_digests_are_limited_per_user(bot: Services, emulator: TelegramEmulator) -> None:
+async def test_a_full_digest_ends_with_older_archive_and_newer_buttons(
+    bot: Services, emulator: TelegramEmulator
+) -> None:
+    sent = await ask(emulator, MEMBER, MEMBER, "/archive 2026-01-05", expect=2)
+    assert [(b["text"], b.get("callback_data")) for b in buttons(sent[-1])] == [
+        ("◀ 上一期", "d:2026-01-04-old"),
+        ("往期", "A"),
+        ("下一期 ▶", "d:2026-01-06-old"),
+    ]
+    assert all(not buttons(m) for m in sent[:-1])
+    emulator.press(MEMBER, MEMBER, sent[-1].message_id, "A")  # a new message, not an edit
+    (page,) = (await emulator.wait_for(MEMBER, 3))[2:]
+    assert page.text.startswith("往期日报") and not page.edited
+    newest = await ask(emulator, MEMBER, MEMBER, "/latest", expect=6)
+    assert [b["text"] for b in buttons(newest[-1])] == ["◀ 上一期", "往期"]
+
+
+async def test_browsing_at_a_human_pace_is_never_refused(
+    bot: Services, emulator: TelegramEmulator, clock: FakeClock
+) -> None:
+    """/latest, then an archive button 18 s later: both delivered. Only more than ten
+    full digests a minute are slowed, and a minute later it works again."""
     await ask(emulator, MEMBER, MEMBER, "/latest", expect=6)
-    (refusal,) = await ask(emulator, MEMBER, MEMBER, "/latest")
-    assert refusal.text.startswith("刚刚发过完整日报了")
+    clock.advance(18)
+    (page,) = await ask(emulator, MEMBER, MEMBER, "/archive 2026-01")
+    before = len(emulator.transcript(MEMBER))
+    emulator.press(MEMBER, MEMBER, page.message_id, "d:2026-01-12-old")
+    sent = (await emulator.wait_for(MEMBER, before + 2))[before:]
+    assert sent[0].text.startswith("旧闻 12")
+    for day in range(1, 9):  # ten in all within the minute
+        await ask(emulator, MEMBER, MEMBER, f"/archive 2026-01-{day:02d}", expect=2)
+    (slowed,) = await ask(emulator, MEMBER, MEMBER, "/archive 2026-01-09")
+    assert slowed.text.startswith("一分钟内打开的日报太多了")
+    sent = await ask(emulator, MEMBER, MEMBER, "/start d_2026-01-09-old", expect=3)
+    assert sent[1].text.startswith("旧闻 9")  # a deep link always delivers (after a welcome)
+    clock.advance(60)
+    sent = await ask(emulator, MEMBER, MEMBER, "/archive 2026-01-10", expect=2)
+    assert sent[0].text.startswith("旧闻 10")
+
+
+async def test_asking_for_another_digest_stops_the_unfinished_one(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    """At Telegram's real pace (1 message/s in a chat) the sample takes 6 s; a second
+    request a moment later stops it and the newer digest arrives whole, after "typing…"."""
+    settings = load_settings(write_config(tmp_path, emulator, content, time="23:59"), env={})
+    write_digest(content, front='title: "另一期"\ndate: 2026-01-01', body="## 节\n\n内容。")
+    emulator.flood = None
+    async with await Store.open(settings.storage.path) as store:
+        app = build_app(settings, store, flood=replace(BOT_FAST, chat_interval=0.4))
+        async with serving(app):
+            emulator.command(MEMBER, MEMBER, "/latest")
+            await emulator.wait_for(MEMBER, 2)
+            emulator.command(MEMBER, MEMBER, "/archive 2026-01-01")
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                texts = [m.text or "" for m in emulator.transcript(MEMBER)]
+                if texts[-1] == "节\n\n内容。":
+                    break
+            await asyncio.sleep(1)
+    texts = [m.text or "" for m in emulator.transcript(MEMBER)]
+    assert texts[-2].startswith("另一期") and texts[-1] == "节\n\n内容。"
+    assert len(texts) < 6 + 2  # the sample's delivery stopped before its end
+    actions = [r for r in emulator.requests if r.method == "sendChatAction"]
+    assert actions and all(r.status == 200 for r in actions)
 
 
 async def test_replies_in_a_forum_topic_stay_in_the_topic(
@@ -231,13 +312,13 @@ async def test_replies_in_a_forum_topic_stay_in_the_topic(
 async def test_archive_pages_newest_first_and_pages_in_place(
     bot: Services, emulator: TelegramEmulator
 ) -> None:
+    """Each digest once, as its button; labels drop the year only when it is this one."""
     (page,) = await ask(emulator, MEMBER, MEMBER, "/archive")
-    lines = page.text.split("\n")
-    assert lines[:4] == ["往期日报", "第 1/2 页，共 13 期", "", lines[3]]
-    assert lines[3].startswith("2026-02-21  AI 军备竞赛升级")
-    assert lines[4] == "2026-01-12  旧闻 12"
-    labels = [b.get("callback_data") for b in buttons(page)]
-    assert labels[0] == "d:2026-02-21-ai-daily" and labels[-1] == "a:1:"
+    assert page.text == "往期日报\n第 1/2 页，共 13 期"
+    labels = [b["text"] for b in buttons(page)]
+    assert labels[0].startswith("02-21 AI 军备竞赛升级") and labels[1] == "01-12 旧闻 12"
+    data = [b.get("callback_data") for b in buttons(page)]
+    assert data[0] == "d:2026-02-21-ai-daily" and data[-1] == "a:1:"
     emulator.press(MEMBER, MEMBER, page.message_id, "a:1:")
     for _ in range(100):
         await asyncio.sleep(0.05)
@@ -245,8 +326,23 @@ async def test_archive_pages_newest_first_and_pages_in_place(
         if edited.edited:
             break
     assert edited.message_id == page.message_id
-    assert "第 2/2 页" in edited.text and "2026-01-01  旧闻 1" in edited.text
+    assert "第 2/2 页" in edited.text
+    assert "01-01 旧闻 1" in [b["text"] for b in buttons(edited)]
     assert len(emulator.transcript(MEMBER)) == 1
+
+
+async def test_labels_carry_the_year_unless_it_is_this_one(
+    bot: Services, emulator: TelegramEmulator, content: Path
+) -> None:
+    write_digest(content, front='title: "跨年"\ndate: 2025-12-31', name="2025-12-31-x.md")
+    await sync(bot)
+    (page,) = await ask(emulator, MEMBER, MEMBER, "/archive 2025年12月")
+    assert page.text.startswith("2025-12 的日报")
+    assert [b["text"] for b in buttons(page)] == ["2025-12-31 跨年"]
+    (same,) = await ask(emulator, MEMBER, MEMBER, "/archive 2025/12")
+    assert same.text == page.text
+    sent = await ask(emulator, MEMBER, MEMBER, "/archive 2025年12月31日", expect=1)
+    assert sent[0].text.startswith("跨年")
 
 
 async def test_archive_by_month_and_by_day(bot: Services, emulator: TelegramEmulator) -> None:

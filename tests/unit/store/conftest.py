@@ -70,14 +70,14 @@ def fts_integrity(db_path: Path) -> None:
     contentless table against its content)."""
     with sqlite3.connect(db_path) as db:
         db.execute("INSERT INTO digests_fts (digests_fts, rank) VALUES ('integrity-check', 1)")
-        db.create_function("search_grams", 3, search_grams)
+        db.create_function("search_grams", -1, search_grams)
         db.execute(
             "CREATE VIRTUAL TABLE temp.rebuilt USING fts5"
             " (grams, content = '', detail = 'none', columnsize = 0, tokenize = 'ascii')"
         )
         db.execute(
             "INSERT INTO temp.rebuilt (rowid, grams)"
-            " SELECT ord, search_grams(title, summary, body) FROM digests"
+            " SELECT ord, search_grams(rendered) FROM digests"
         )
         entries = []
         for schema, table in (("main", "digests_grams"), ("temp", "rebuilt")):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import DigestEntry, Store
+from bot.store import DigestEntry, Released, Store
 from tests.unit.store.conftest import slugs, sync, write_digest
 
 # --- archive queries --------------------------------------------------------------------
@@ -109,3 +109,70 @@ async def test_with_tag_matches_any_spelling(filled: Store) -> None:
     entries, total = await filled.archive.with_tag(" NVIDIA ", 1, 1)
     assert (slugs(entries), total) == (["2026-02-01-b"], 2)
     assert await filled.archive.with_tag("nothing", 0, 10) == ([], 0)
+
+
+# --- what members may see ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def dated(store: Store, content: Path) -> Store:
+    """Three digests around the release day 2026-02-21; they share the tag and a word."""
+    for slug, date in (("a", "2026-02-20"), ("b", "2026-02-21"), ("c", "2026-02-22")):
+        write_digest(content, f"{slug}.md", date=date, tags=("AI",), body="共同的正文。")
+    write_digest(content, "z.md", date="2099-01-01", tags=("AI", "未来"), body="共同的正文。")
+    await sync(store, content)
+    return store
+
+
+RULE = Released("@group", 0, dt.date(2026, 2, 21))
+
+
+async def _seen(store: Store, rule: Released) -> dict[str, object]:
+    """What every query shows with the rule."""
+    archive, search = store.archive.only(rule), store.search.only(rule)
+    entry = await store.archive.get("b")
+    assert entry is not None
+    older, newer = await archive.neighbours(entry)
+    latest = await archive.latest()
+    return {
+        "get": [s for s in "abcz" if await archive.get(s)],
+        "by_date": slugs(await archive.by_date(dt.date(2099, 1, 1))),
+        "latest": latest.slug if latest else None,
+        "page": (slugs((await archive.page(0, 10))[0]), (await archive.page(0, 10))[1]),
+        "tags": await archive.tags(),
+        "with_tag": (await archive.with_tag("AI", 0, 10))[1],
+        "newer": newer.slug if newer else None,
+        "older": older.slug if older else None,
+        "search": (await search.find("共同的正文", 0, 10)).total,
+        "short": (await search.find("共同", 0, 10)).total,
+    }
+
+
+async def test_members_see_digests_whose_window_opened(dated: Store) -> None:
+    assert await _seen(dated, RULE) == {
+        "get": ["a", "b"],
+        "by_date": [],
+        "latest": "b",
+        "page": (["b", "a"], 2),
+        "tags": [("AI", 2)],
+        "with_tag": 2,
+        "newer": None,
+        "older": "a",
+        "search": 2,
+        "short": 2,
+    }
+    assert (await dated.archive.page(0, 10))[1] == 4  # without the rule: everything
+
+
+async def test_a_digest_posted_to_the_first_target_is_released_early(dated: Store) -> None:
+    ledger = dated.ledger
+    elsewhere = await ledger.start_publication("z", "h", "@other", None, [{"a": 1}])
+    await ledger.mark_part_sent(elsewhere.id, 0, 1)
+    started = await ledger.start_publication("z", "h", "@group", None, [{"a": 1}, {"b": 2}])
+    assert (await _seen(dated, RULE))["get"] == ["a", "b"]  # not in the group yet
+    await ledger.mark_part_sent(started.id, 0, 5)  # the cover is in the group
+    seen = await _seen(dated, RULE)
+    assert seen["get"] == ["a", "b", "z"] and seen["latest"] == "z"
+    assert ("未来", 1) in seen["tags"] and seen["search"] == 3 and seen["newer"] == "z"
+    topic = Released("@group", 7, RULE.through)  # another topic of that chat: not posted
+    assert (await _seen(dated, topic))["get"] == ["a", "b"]

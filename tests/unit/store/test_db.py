@@ -62,7 +62,7 @@ async def test_upgrade_from_version_1_keeps_the_archive(tmp_path: Path) -> None:
         )
     db.close()
     async with await Store.open(path) as store:
-        assert await store.schema_version() == SCHEMA_VERSION == 3
+        assert await store.schema_version() == SCHEMA_VERSION == 4
         entry = await store.archive.get("old")
         assert entry is not None and entry.title == "旧的日报"
         found = await store.search.find("以前的", 0, 5)
@@ -102,7 +102,7 @@ async def test_upgrade_from_version_2_orders_and_indexes_search(
         )
     db.close()
     async with await Store.open(path) as store:
-        assert await store.schema_version() == SCHEMA_VERSION == 3
+        assert await store.schema_version() == SCHEMA_VERSION == 4
         fts_integrity(path)
         # The migration's SQL numbers digests as the sync's Python does.
         with sqlite3.connect(path) as db:
@@ -118,7 +118,8 @@ async def test_upgrade_from_version_2_orders_and_indexes_search(
         # Migrated rows leave both indexes cleanly, and newcomers fall in line.
         write_digest(content, "old.md", title="old", body="系统正文", mtime_ns=OLD + 10**9)
         write_digest(content, "a.md", title="a", body="又一篇正文")
-        assert (await sync(store, content)).updated == 1
+        # Migration 4 has every entry indexed again, with its rendered text.
+        assert (await sync(store, content)).updated == 3
         assert (await store.search.find("芯片", 0, 5)).total == 0
         assert (await store.search.find("系统", 0, 5)).total == 1
         assert found(await store.search.find("正文", 0, 5))[0] == ["peer", "old", "a", "prev"]
