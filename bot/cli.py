@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.config import ConfigError, ContentSettings, Settings, Target, load_settings
 from bot.digest import Digest, DigestError, expand_paths, load_digest
 from bot.logs import log_to_stderr
-from bot.render import Message, Rendering, api_calls, render_digest
+from bot.render import Message, Rendering, api_calls, render_with
 
 if TYPE_CHECKING:
     from bot.publisher import Correction
@@ -143,7 +143,7 @@ def _check_file(path: Path, *, content: ContentSettings) -> tuple[str, list[str]
         digest = load_digest(
             path, content_dir=_content_dir(path, content.dir), max_bytes=content.max_bytes
         )
-        rendering = _rendering(digest, content)
+        rendering = render_with(digest, content)
     except DigestError as exc:
         return "FAIL", [f"FAIL  {exc}"]
     longest = max(rendering.messages, key=lambda m: m.length / m.limit)
@@ -166,20 +166,10 @@ def _load_and_render(path: Path, settings: Settings) -> tuple[Digest, Rendering]
             content_dir=_content_dir(path, settings.content.dir),
             max_bytes=settings.content.max_bytes,
         )
-        return digest, _rendering(digest, settings.content)
+        return digest, render_with(digest, settings.content)
     except DigestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
-
-
-def _rendering(digest: Digest, content: ContentSettings) -> Rendering:
-    """A digest rendered with the configured content settings."""
-    return render_digest(
-        digest,
-        max_messages=content.max_messages,
-        drop_html=content.drop_html,
-        line_breaks=content.line_breaks,
-    )
 
 
 def _map_over_cores(work: Callable[[Path], _T], paths: list[Path]) -> Iterator[_T]:
@@ -299,7 +289,7 @@ async def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
         digest = await _chosen_digest(args, settings, store)
     if digest is None:
         return EXIT_FAILED
-    rendering = render_digest(digest, max_messages=settings.content.max_messages)
+    rendering = render_with(digest, settings.content)
     targets = ", ".join(map(str, settings.publish.targets))
     print(f"would post {digest.path} to {targets}:\n")
     print(preview(rendering))

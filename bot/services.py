@@ -23,6 +23,7 @@ from bot.digest import Digest, load_digest
 from bot.flood import Pacing
 from bot.health import UpdatesWatch
 from bot.publisher import Publisher, Retries
+from bot.render import Rendering, render_with
 from bot.reports import AdminReports
 from bot.store import Archive, Ledger, Members, Search, Store
 
@@ -84,6 +85,10 @@ class Services:
     @property
     def members(self) -> Members:
         return self.store.members
+
+    def render(self, digest: Digest) -> Rendering:
+        """The digest's messages with the configured `content.*` settings."""
+        return render_with(digest, self.settings.content)
 
     async def load_digest(self, path: Path) -> Digest:
         """A digest file with the configured limits, read off the event loop."""

@@ -16,7 +16,7 @@ from bot.digest import DigestError
 from bot.handlers import views
 from bot.handlers.replies import answer, language, say
 from bot.release import for_members
-from bot.render import api_calls, render_digest
+from bot.render import api_calls
 from bot.services import BotContext, Services
 from bot.store import DigestEntry
 from bot.telegram_calls import send_with_fallback
@@ -90,8 +90,7 @@ async def posted_calls(services: Services, entry: DigestEntry) -> list[dict[str,
     except DigestError as exc:
         log.warning("cannot show %s: %s", entry.slug, exc)
         return None
-    max_messages = services.settings.content.max_messages
-    return api_calls(render_digest(digest, max_messages=max_messages).messages)
+    return api_calls(services.render(digest).messages)
 
 
 async def _typing(context: BotContext, chat_id: int, thread_id: int | None) -> None:

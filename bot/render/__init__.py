@@ -19,6 +19,7 @@ from functools import cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bot.config import ContentSettings
 from bot.digest import Digest, DigestError
 from bot.render.links import hashtag, is_valid_link
 from bot.render.markdown import MarkdownWalker, markdown_parser, strip_heading_attributes
@@ -108,6 +109,17 @@ def render_digest(
             f"(content.max_messages); set content.max_messages = {len(messages)} to post it",
         )
     return Rendering(tuple(messages), tuple(dropped), tuple(lost))
+
+
+def render_with(digest: Digest, content: ContentSettings) -> Rendering:
+    """A digest rendered as the configured `content.*` settings say: the one way the
+    bot, the CLI and the previews render, so that all of them show the same messages."""
+    return render_digest(
+        digest,
+        max_messages=content.max_messages,
+        drop_html=content.drop_html,
+        line_breaks=content.line_breaks,
+    )
 
 
 def render_markdown(
