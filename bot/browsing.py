@@ -5,43 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 
-# Past this many keys, those with no use left in the window are forgotten.
-MAX_KEYS = 10_000
+from bot.cooldown import RateWindow
+
 # More full digests than this a minute from one member is machine-like use.
 DIGESTS_PER_MINUTE = 10
-
-
-class RateWindow:
-    """At most `count` uses in any `seconds` for each key (a sliding window)."""
-
-    def __init__(
-        self, count: int, seconds: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.count = count
-        self.seconds = seconds
-        self._clock = clock
-        self._uses: dict[Hashable, deque[float]] = {}
-
-    def take(self, key: Hashable, *, always: bool = False) -> float:
-        """0 and the use is counted; or the seconds until the key may be used again.
-        `always` counts the use whatever the window holds (a deep link always delivers)."""
-        now = self._clock()
-        if len(self._uses) > MAX_KEYS:
-            self._uses = {k: u for k, u in self._uses.items() if u and u[-1] > now - self.seconds}
-        uses = self._uses.setdefault(key, deque())
-        while uses and uses[0] <= now - self.seconds:
-            uses.popleft()
-        if len(uses) >= self.count and not always:
-            return uses[-self.count] + self.seconds - now
-        uses.append(now)
-        return 0.0
-
-    @property
-    def remembered(self) -> int:
-        return len(self._uses)
 
 
 class Deliveries:

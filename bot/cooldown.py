@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,36 @@ class Cooldown:
         return len(self._until)
 
 
+class RateWindow:
+    """At most `count` uses in any `seconds` for each key (a sliding window)."""
+
+    def __init__(
+        self, count: int, seconds: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.count = count
+        self.seconds = seconds
+        self._clock = clock
+        self._uses: dict[Hashable, deque[float]] = {}
+
+    def take(self, key: Hashable, *, always: bool = False) -> float:
+        """0 and the use is counted; or the seconds until the key may be used again.
+        `always` counts the use whatever the window holds (a deep link always delivers)."""
+        now = self._clock()
+        if len(self._uses) > MAX_KEYS:
+            self._uses = {k: u for k, u in self._uses.items() if u and u[-1] > now - self.seconds}
+        uses = self._uses.setdefault(key, deque())
+        while uses and uses[0] <= now - self.seconds:
+            uses.popleft()
+        if len(uses) >= self.count and not always:
+            return uses[-self.count] + self.seconds - now
+        uses.append(now)
+        return 0.0
+
+    @property
+    def remembered(self) -> int:
+        return len(self._uses)
+
+
 class Pace:
     """At most `limit` uses per `seconds` for each key, in a sliding window.
 
@@ -47,37 +78,24 @@ class Pace:
     def __init__(
         self, limit: int, seconds: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.limit = limit
         self.seconds = seconds
-        self._clock = clock
-        self._uses: dict[Hashable, list[float]] = {}
+        self._window = RateWindow(limit, seconds, clock=clock)
         self._warned: set[Hashable] = set()
 
     def use(self, key: Hashable) -> str:
-        now = self._clock()
-        if len(self._uses) > MAX_KEYS:
-            self._forget(now)
-        uses = [t for t in self._uses.get(key, ()) if now - t < self.seconds]
-        if len(uses) < self.limit:
-            uses.append(now)
-            self._uses[key] = uses
+        if not self._window.take(key):
             self._warned.discard(key)
             return self.OK
-        self._uses[key] = uses
         if key in self._warned:
             return self.QUIET
+        if len(self._warned) > MAX_KEYS:  # at worst someone hears "slow down" twice
+            self._warned.clear()
         self._warned.add(key)
         return self.SLOW
 
     @property
     def remembered(self) -> int:
-        return len(self._uses)
-
-    def _forget(self, now: float) -> None:
-        self._uses = {
-            k: uses for k, uses in self._uses.items() if uses and now - uses[-1] < self.seconds
-        }
-        self._warned &= self._uses.keys()
+        return self._window.remembered
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """What the test fixtures and the benchmarks share: the chats and users of the emulated
-Telegram, quick flood limits both sides agree on, and a config.toml pointing at it."""
+Telegram, quick flood limits both sides agree on, a config.toml pointing at it, and
+how a test acts as a member (ask, then read what the bot answered)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +14,7 @@ from telegram.ext import Application
 
 from bot.browsing import Browsing
 from bot.flood import FloodLimits as BotFloodLimits
-from bot.sandbox.telegram_api import FloodLimits, TelegramEmulator
+from bot.sandbox.telegram_api import FloodLimits, SentMessage, TelegramEmulator
 from bot.services import Services, attach, services_of
 
 GROUP = -1001234567890
@@ -86,3 +88,45 @@ def with_clock(app: Application[Any, Any, Any, Any, Any, Any], clock: FakeClock)
     services = replace(services_of(app), browsing=Browsing(clock=clock.monotonic), clock=clock.wall)
     attach(app, services)
     return services
+
+
+async def ask(
+    emu: TelegramEmulator,
+    chat: int,
+    user: int,
+    command: str,
+    *,
+    expect: int = 1,
+    thread_id: int | None = None,
+    language_code: str = "zh-hans",
+) -> list[SentMessage]:
+    """Send a command as a user; the messages the bot posted in answer."""
+    before = len(emu.transcript(chat))
+    emu.command(chat, user, command, thread_id=thread_id, language_code=language_code)
+    return (await emu.wait_for(chat, before + expect, timeout=15))[before:]
+
+
+async def silence(emu: TelegramEmulator, chat: int, user: int, command: str) -> None:
+    """Send a command and check that the bot, once it took the update, said nothing."""
+    before = len(emu.transcript(chat))
+    update_id = emu.command(chat, user, command)
+    for _ in range(50):  # until the bot confirmed the update
+        await asyncio.sleep(0.05)
+        if all(u["update_id"] != update_id for u in emu.pending_updates):
+            break
+    await asyncio.sleep(0.3)
+    assert len(emu.transcript(chat)) == before
+
+
+def buttons(message: SentMessage) -> list[dict[str, Any]]:
+    return [b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
+
+
+def refused(emu: TelegramEmulator) -> list[tuple[str, int | None]]:
+    """Requests the strict emulator refused; getUpdates is left out: the poll cut short
+    at shutdown is answered 409."""
+    return [
+        (r.method, r.status)
+        for r in emu.requests
+        if r.status not in (200, None) and r.method != "getUpdates"
+    ]

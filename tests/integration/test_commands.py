@@ -24,10 +24,22 @@ from bot.handlers.replies import MAX_REPLY_MESSAGES, reply
 from bot.publisher import Retries
 from bot.publishing import sync
 from bot.render import render_digest
-from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
+from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
-from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER, FakeClock, with_clock, write_config
+from tests.helpers import (
+    ADMIN,
+    BOT_FAST,
+    GROUP,
+    MEMBER,
+    FakeClock,
+    ask,
+    buttons,
+    refused,
+    silence,
+    with_clock,
+    write_config,
+)
 from tests.samples import SAMPLE, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
@@ -69,43 +81,7 @@ async def bot(
             yield services_of(app)
     assert emulator.violations == []
     # getUpdates is left out: the emulator answers the poll cut short at shutdown with 409.
-    refused = [
-        (r.method, r.status)
-        for r in emulator.requests
-        if r.status not in (200, None) and r.method != "getUpdates"
-    ]
-    assert refused == [], "the strict emulator refused a request"
-
-
-async def ask(
-    emu: TelegramEmulator,
-    chat: int,
-    user: int,
-    command: str,
-    *,
-    expect: int = 1,
-    thread_id: int | None = None,
-) -> list[SentMessage]:
-    """Send a command as a user; the messages the bot posted in answer."""
-    before = len(emu.transcript(chat))
-    emu.command(chat, user, command, thread_id=thread_id)
-    sent = await emu.wait_for(chat, before + expect, timeout=15)
-    return sent[before:]
-
-
-async def silence(emu: TelegramEmulator, chat: int, user: int, command: str) -> None:
-    before = len(emu.transcript(chat))
-    update_id = emu.command(chat, user, command)
-    for _ in range(50):  # until the bot confirmed the update
-        await asyncio.sleep(0.05)
-        if all(u["update_id"] != update_id for u in emu.pending_updates):
-            break
-    await asyncio.sleep(0.3)
-    assert len(emu.transcript(chat)) == before
-
-
-def buttons(message: SentMessage) -> list[dict]:
-    return [b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
+    assert refused(emulator) == [], "the strict emulator refused a request"
 
 
 # -- help and menus ---------------------------------------------------------------------

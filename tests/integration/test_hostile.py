@@ -18,8 +18,7 @@ from bot.publisher import Retries
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
-from tests.helpers import ADMIN, BOT_FAST, GROUP, GROUP_NAME, MEMBER, write_config
-from tests.integration.test_commands import ask, buttons
+from tests.helpers import ADMIN, BOT_FAST, GROUP, GROUP_NAME, MEMBER, ask, buttons, write_config
 
 QUIET = {"time": "23:59", "catch_up_hours": 0}  # the schedule out of the way
 

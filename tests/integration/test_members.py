@@ -20,7 +20,18 @@ from bot.render import hashtag
 from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
-from tests.helpers import BOT_FAST, GROUP, GROUP_NAME, MEMBER, FakeClock, with_clock, write_config
+from tests.helpers import (
+    BOT_FAST,
+    GROUP,
+    GROUP_NAME,
+    MEMBER,
+    FakeClock,
+    ask,
+    buttons,
+    refused,
+    with_clock,
+    write_config,
+)
 from tests.samples import write_digest
 
 FORUM, TOPIC = -1009876543210, 7
@@ -67,27 +78,7 @@ async def bot(
         async with serving(app):
             yield services_of(app)
     assert emulator.violations == []
-    refused = [
-        (r.method, r.status)
-        for r in emulator.requests
-        if r.status not in (200, None) and r.method != "getUpdates"
-    ]
-    assert refused == [], "the strict emulator refused a request"
-
-
-async def ask(
-    emu: TelegramEmulator,
-    chat: int,
-    user: int,
-    command: str,
-    *,
-    expect: int = 1,
-    thread_id: int | None = None,
-    language_code: str = "zh-hans",
-) -> list[SentMessage]:
-    before = len(emu.transcript(chat))
-    emu.command(chat, user, command, thread_id=thread_id, language_code=language_code)
-    return (await emu.wait_for(chat, before + expect, timeout=15))[before:]
+    assert refused(emulator) == [], "the strict emulator refused a request"
 
 
 async def say(emu: TelegramEmulator, user: int, text: str, *, expect: int = 1) -> list[SentMessage]:
@@ -103,10 +94,6 @@ async def answered(emu: TelegramEmulator, query_id: str) -> dict:
             return found[0]
         await asyncio.sleep(0.05)
     raise AssertionError(f"inline query {query_id} was not answered")
-
-
-def buttons(message: SentMessage) -> list[dict]:
-    return [b for row in (message.reply_markup or {}).get("inline_keyboard", []) for b in row]
 
 
 def everything_said(emu: TelegramEmulator, chat: int) -> str:

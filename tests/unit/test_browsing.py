@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.browsing import Deliveries, RateWindow
+from bot.browsing import Deliveries
+from bot.cooldown import RateWindow
 
 
 def test_a_window_allows_its_count_then_says_how_long_to_wait() -> None:
