@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.flood import FloodControl, FloodLimits
 from bot.handlers import register, set_commands
 from bot.instance import InstanceLock
-from bot.jobs import schedule
+from bot.jobs import beat_now, schedule
 from bot.publisher import Retries
 from bot.publishing import sync
 from bot.services import Services, attach, context_types, services_of
@@ -123,6 +123,7 @@ async def serving(app: App) -> AsyncIterator[App]:
 async def _prepare(app: App) -> None:
     """Start-up work before updates flow (PTB calls post_init only from run_polling)."""
     services = services_of(app)
+    await beat_now(app)  # publishing's: `health` sees the process from its first second
     await sync(services)
     await set_commands(app, services.settings)
 

@@ -43,9 +43,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "time": "08:00",
         "timezone": "Asia/Shanghai",
         "catch_up_hours": 6,
+        "pin": False,
         "targets": [],
     },
-    "content": {"dir": "content", "max_bytes": 1024 * 1024, "max_messages": 20},
+    "content": {
+        "dir": "content",
+        "max_bytes": 1024 * 1024,
+        "max_messages": 20,
+        "settle_seconds": 10,
+    },
     "storage": {"path": "data/digest-bot.sqlite3"},
     "admins": {"user_ids": []},
     "ui": {"language": "auto", "group_latest": "card"},
@@ -132,6 +138,7 @@ class PublishSettings:
     time: dt.time
     timezone: ZoneInfo
     catch_up: dt.timedelta
+    pin: bool = False
 
     @property
     def chat(self) -> int | str:
@@ -148,6 +155,8 @@ class ContentSettings:
     dir: Path
     max_bytes: int
     max_messages: int
+    # A file is taken once its size and mtime have not changed for this long.
+    settle_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +272,13 @@ class _Parser:
                 time=self.get("publish.time", self.time),
                 timezone=self.get("publish.timezone", self.zone),
                 catch_up=dt.timedelta(hours=self.get("publish.catch_up_hours", self.hours)),
+                pin=self.get("publish.pin", self.flag),
             ),
             content=ContentSettings(
                 dir=self.get("content.dir", self.path),
                 max_bytes=self.get("content.max_bytes", self.positive),
                 max_messages=self.get("content.max_messages", self.positive),
+                settle_seconds=self.get("content.settle_seconds", self.seconds),
             ),
             storage=StorageSettings(path=self.get("storage.path", self.path)),
             admins=AdminSettings(user_ids=self.get("admins.user_ids", self.user_ids)),
@@ -390,6 +401,16 @@ class _Parser:
         if number <= 0:
             raise self.error(key, f"{number} is not a positive number")
         return number
+
+    def flag(self, key: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, f"{self.show(key, value)} is not true or false")
+        return value
+
+    def seconds(self, key: str, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.error(key, f"{self.show(key, value)} is not a number of seconds")
+        return float(value)
 
     def hours(self, key: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -5,37 +5,60 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any, cast
 
-from telegram.ext import JobQueue
+from telegram.ext import Application, JobQueue
 
 from bot.config import PublishSettings
 from bot.health import HEARTBEAT_EVERY, heartbeat_path, write_heartbeat
 from bot.publishing import publish_due
-from bot.services import BotContext
+from bot.services import BotContext, services_of
 
 # How often to look again after the publish time, for a late file or a missed run.
 CATCH_UP_INTERVAL = dt.timedelta(minutes=5)
 START_DELAY = dt.timedelta(seconds=1)
+# Until the bot polls, the heartbeat is written this often, so `health` is OK at once.
+STARTING_BEAT = 0.5
 DAILY_JOB = "daily-digest"
+# Run however late: jobs are due from when they were scheduled, and the start-up (a
+# content sync of any length) may pass their first time; a late check is still wanted.
+LATE_IS_FINE: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
 
 
 def schedule(job_queue: JobQueue[BotContext], publish: PublishSettings) -> None:
-    """The daily run, plus a repeating check that also runs at start-up."""
+    """The daily run, plus a repeating check whose first run is the start-up check."""
     job_queue.run_daily(
         _publish,
         time=publish.time.replace(tzinfo=publish.timezone),
         name=DAILY_JOB,
-        job_kwargs={
-            "misfire_grace_time": int(publish.catch_up.total_seconds()) or None,
-            "coalesce": True,
-        },
+        job_kwargs=LATE_IS_FINE,
     )
-    # APScheduler cannot run a job "now" (first=0 is skipped), so the start-up run is 1 s in.
+    # APScheduler cannot run a job "now" (first=0 is skipped); 1 s after scheduling is
+    # already past once the start-up sync is done, so it runs as soon as the queue starts.
     job_queue.run_repeating(
-        _publish, interval=CATCH_UP_INTERVAL, first=START_DELAY, name="catch-up"
+        _publish,
+        interval=CATCH_UP_INTERVAL,
+        first=START_DELAY,
+        name="catch-up",
+        job_kwargs=LATE_IS_FINE,
     )
     job_queue.run_repeating(
-        _heartbeat, interval=HEARTBEAT_EVERY, first=START_DELAY, name="heartbeat"
+        _heartbeat,
+        interval=HEARTBEAT_EVERY,
+        first=START_DELAY,
+        name="heartbeat",
+        job_kwargs=LATE_IS_FINE,
+    )
+
+
+async def beat_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """A heartbeat before anything else at start-up, so `health` sees a live process."""
+    updater = app.updater
+    await asyncio.to_thread(
+        write_heartbeat,
+        heartbeat_path(services_of(app).settings),
+        receiving=updater is not None and updater.running,
+        now=dt.datetime.now(dt.UTC),
     )
 
 
@@ -44,10 +67,8 @@ async def _publish(context: BotContext) -> None:
 
 
 async def _heartbeat(context: BotContext) -> None:
+    await beat_now(context.application)
     updater = context.application.updater
-    await asyncio.to_thread(
-        write_heartbeat,
-        heartbeat_path(context.services.settings),
-        receiving=updater is not None and updater.running,
-        now=dt.datetime.now(dt.UTC),
-    )
+    if updater is None or not updater.running:  # starting: beat again as soon as it polls
+        job_queue = cast("JobQueue[BotContext]", context.job_queue)
+        job_queue.run_once(_heartbeat, STARTING_BEAT, name="heartbeat-start")

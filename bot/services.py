@@ -14,6 +14,7 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.chat_gate import ChatGate
 from bot.config import Settings
 from bot.cooldown import Cooldowns
 from bot.digest import Digest, load_digest
@@ -33,6 +34,8 @@ class Services:
     store: Store
     publisher: Publisher
     reports: AdminReports
+    # Replies wait here while a publication holds their chat (see chat_gate.py).
+    gate: ChatGate
     cooldowns: Cooldowns = field(default_factory=Cooldowns)
     # Slugs being published from a button now: a second press must not start a second round.
     in_flight: set[str] = field(default_factory=set)
@@ -43,14 +46,22 @@ class Services:
     ) -> Services:
         """The one wiring of publisher and reports, for the running bot and the CLI alike."""
         reports = AdminReports(bot, settings.admins.user_ids)
+        ledger = store.ledger
+
+        async def record_sent(chat: int | str, message_id: int, sequential: bool) -> None:
+            await ledger.note_bot_message(chat, message_id, sequential=sequential)
+
+        gate = ChatGate(record_sent)
         publisher = Publisher(
             bot,
-            store.ledger,
+            ledger,
             reports=reports,
             max_messages=settings.content.max_messages,
             retries=retries,
+            gate=gate,
+            pin=settings.publish.pin,
         )
-        return cls(settings, store, publisher, reports)
+        return cls(settings, store, publisher, reports, gate)
 
     @property
     def archive(self) -> Archive:
@@ -88,6 +99,7 @@ def context_types() -> ContextTypes[BotContext, dict[Any, Any], dict[Any, Any], 
 def attach(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
     """Make `services` what `BotContext.services` returns for this application."""
     app.bot_data[SERVICES_KEY] = services
+    services.gate.activate()  # the reply path waits on it (chat_gate.replying)
 
 
 def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:

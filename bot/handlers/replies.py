@@ -10,6 +10,7 @@ from typing import Any
 from telegram import CallbackQuery, InlineKeyboardMarkup, MessageEntity, Update
 from telegram.error import BadRequest
 
+from bot.chat_gate import replying
 from bot.digest import DigestError
 from bot.handlers.views import View, said
 from bot.render import TEXT_LIMIT, Message, api_calls, render_digest
@@ -43,13 +44,15 @@ async def reply(update: Update, view: View) -> None:
     if message is None:
         return
     parts = view.body.messages(TEXT_LIMIT)[:MAX_REPLY_MESSAGES]
-    for index, part in enumerate(parts):
-        await message.reply_text(
-            part.text,
-            entities=entities_of(part),
-            link_preview_options=NO_PREVIEW,
-            reply_markup=view.keyboard if index == len(parts) - 1 else None,
-        )
+    async with replying(message.chat_id) as sent:  # publishing's gate (chat_gate.py)
+        for index, part in enumerate(parts):
+            answer = await message.reply_text(
+                part.text,
+                entities=entities_of(part),
+                link_preview_options=NO_PREVIEW,
+                reply_markup=view.keyboard if index == len(parts) - 1 else None,
+            )
+            await sent(answer)
 
 
 async def say(update: Update, context: BotContext, key: str, **values: object) -> None:
@@ -60,13 +63,15 @@ async def say(update: Update, context: BotContext, key: str, **values: object) -
 async def edit(query: CallbackQuery, view: View) -> None:
     """Replace a paged answer in place, so that paging adds no messages to the chat."""
     (first, *_) = view.body.messages(TEXT_LIMIT) or [Message("…")]
+    chat_id = query.message.chat.id if query.message is not None else 0
     try:
-        await query.edit_message_text(
-            first.text,
-            entities=entities_of(first),
-            link_preview_options=NO_PREVIEW,
-            reply_markup=view.keyboard,
-        )
+        async with replying(chat_id):  # publishing's gate (chat_gate.py)
+            await query.edit_message_text(
+                first.text,
+                entities=entities_of(first),
+                link_preview_options=NO_PREVIEW,
+                reply_markup=view.keyboard,
+            )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             raise
@@ -109,9 +114,14 @@ async def send_digest(
     if card is not None:
         calls = calls[:1]
     thread = message.message_thread_id if message and message.is_topic_message else None
-    for index, call in enumerate(calls):
-        markup = card if card is not None and index == len(calls) - 1 else None
-        await send_with_fallback(context.bot, call, chat.id, thread_id=thread, reply_markup=markup)
+    async with replying(chat.id) as sent:  # publishing's gate (chat_gate.py)
+        for index, call in enumerate(calls):
+            markup = card if card is not None and index == len(calls) - 1 else None
+            await sent(
+                await send_with_fallback(
+                    context.bot, call, chat.id, thread_id=thread, reply_markup=markup
+                )
+            )
 
 
 async def _posted_calls(context: BotContext, entry: DigestEntry) -> list[dict[str, Any]] | None:
