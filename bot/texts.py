@@ -77,6 +77,26 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "not_admin": ("抱歉，只有管理员可以这样做。", "Sorry, only admins can do that."),
     "publish_in_private": ("请在与我的私聊中发布。", "Admins publish from a private chat with me."),
     "publish_preview": ("将发布到 {target}：", "Will be posted to {target}:"),
+    "preview_file": ("文件：", "file: "),
+    "preview_notes": (
+        "⚠️ 有 {count} 处内容不会原样发出（用 digest-bot check 查看详情）。",
+        "⚠️ {count} thing(s) in the file will not be posted as written (see digest-bot check).",
+    ),
+    "future_date": (
+        "⚠️ 这期的日期 {day} 还没到；现在发布就会提前发出。",
+        "⚠️ This digest is dated {day}, which has not come yet; publishing now posts it early.",
+    ),
+    "not_due_old": (
+        "⚠️ 这期的发布时段已过（{day}），不会自动发布；如需发布请确认。",
+        "⚠️ This digest's day ({day}) has passed; it is never posted by itself. Confirm to post it.",
+    ),
+    "partly_published": (
+        "上次只发出了 {sent}/{total} 条（✅ 为已在群里的）。",
+        "Only {sent} of {total} messages went out last time (✅: already in the chat).",
+    ),
+    "resume_button": ("➡️ 发送其余 {count} 条", "➡️ Send the missing {count}"),
+    "restart_button": ("🔁 从头再发一次", "🔁 Post again from the start"),
+    "digest_unloadable": ("这期日报的文件读不了：", "This digest's file does not load: "),
     "publish_parts": ("共 {count} 条消息：", "{count} messages:"),
     "part_cover_photo": ("封面（图片）", "cover (photo)"),
     "part_text": ("{first}（{length} 字）", "{first} ({length} characters)"),
@@ -107,6 +127,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "已发布：本次发出 {sent} 条，共 {total} 条。",
         "Published: {sent} sent now, {total} in all.",
     ),
+    "published_title": ("《{title}》", "“{title}”"),
+    "cover_link": ("封面：", "cover: "),
     "nothing_to_send": (
         "已经发布过了，没有重复发送。",
         "Already published; nothing was sent again.",
@@ -139,7 +161,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "未完成（{attempts} 次失败：{error}）",
         "pending ({attempts} failed tries: {error})",
     ),
+    "error_network": ("网络故障", "network fault"),
     "status_failures": ("无法读取的文件（{count}）：", "files that failed to load ({count}):"),
+    "status_never_posted": (
+        "过了发布时段、从未发布（不会自动发布，可用 /publish 日期 发布）：",
+        "past their day and never posted (never posted by themselves; /publish <date> posts one):",
+    ),
+    "state_done_at": ("已完成", "done"),
 }
 
 

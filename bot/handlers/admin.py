@@ -3,6 +3,8 @@ preview, and /status. Who may use them is decided where they are registered."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import Update
 
 from bot import __version__, keyboards
@@ -12,7 +14,14 @@ from bot.handlers.arguments import parse_day
 from bot.handlers.guards import is_admin
 from bot.handlers.replies import edit, is_private, language, reply
 from bot.jobs import DAILY_JOB
-from bot.publishing import chosen_entry, correct_everywhere, publish_everywhere
+from bot.publishing import (
+    chosen_entry,
+    correct_everywhere,
+    never_posted,
+    next_window,
+    publish_everywhere,
+    today,
+)
 from bot.render import render_digest
 from bot.services import BotContext
 from bot.store import DigestEntry
@@ -32,26 +41,39 @@ async def publish(update: Update, context: BotContext) -> None:
     entry = await _chosen(context, names[0] if names else None) if len(names) <= 1 else None
     lang = language(update, context)
     if entry is None:
-        await reply(update, views.said(lang, "digest_not_found"))
+        await reply(update, await _not_found(context, lang, names))
         return
     try:
         digest = await services.load_digest(entry.path)
         rendering = render_digest(digest, max_messages=services.settings.content.max_messages)
     except DigestError as exc:
-        await reply(update, views.line(exc.reason))
+        await reply(update, _unloadable(lang, exc))
         return
-    targets = services.settings.publish.targets
-    posted = [await services.ledger.publication(entry.slug, t.chat, t.thread_id) for t in targets]
-    view = views.publish_preview(
-        lang,
-        entry,
-        digest.title,
-        rendering,
+    publish_settings = services.settings.publish
+    targets = publish_settings.targets
+    posted = [
+        await services.ledger.publication(
+            entry.slug, t.chat, t.thread_id, day=entry.date, content_hash=entry.content_hash
+        )
+        for t in targets
+    ]
+    unfinished = [p for p in posted if p is not None and not p.done]
+    now = dt.datetime.now(dt.UTC)
+    facts = views.PublishFacts(
+        entry=entry,
+        title=digest.title,
+        rendering=rendering,
         targets=", ".join(map(str, targets)),
         mode=mode,
         already=all(p is not None and p.done for p in posted),
+        sent=frozenset(
+            part.idx for part in (unfinished[0].parts if unfinished else ()) if part.message_id
+        ),
+        future=entry.date > today(publish_settings, now),
+        overdue=next_window(publish_settings, entry.date, now) is None,
+        notes=len(digest.warnings) + len(rendering.dropped),
     )
-    await reply(update, view)
+    await reply(update, views.publish_preview(lang, facts))
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -61,6 +83,7 @@ async def status(update: Update, context: BotContext) -> None:
     jobs = context.job_queue.get_jobs_by_name(DAILY_JOB) if context.job_queue else ()
     next_run = jobs[0].next_t if jobs else None
     failures = await services.archive.failures()
+    never = await never_posted(services)
     facts = views.StatusFacts(
         version=__version__,
         targets=", ".join(map(str, publish_settings.targets)),
@@ -74,6 +97,7 @@ async def status(update: Update, context: BotContext) -> None:
         indexed=await services.archive.count(),
         last=await services.ledger.last_publication(),
         failures=[(path.name, reason) for path, reason in failures],
+        never_posted=[(e.date.isoformat(), e.path.name) for e in never],
     )
     await reply(update, views.status_view(language(update, context), facts))
 
@@ -113,34 +137,65 @@ async def publish_pressed(update: Update, context: BotContext) -> None:
     try:
         await query.answer()
         await edit(query, views.said(lang, "publishing"))
-        result = await _publish_entry(context, entry, mode=press.mode, lang=lang)
+        result = await _publish_entry(context, entry, mode=press.mode, lang=lang, by=_who(update))
     finally:
         services.in_flight.discard(entry.slug)
-    await edit(query, views.line(result))
+    await edit(query, result)
 
 
-async def _publish_entry(context: BotContext, entry: DigestEntry, *, mode: str, lang: str) -> str:
+def _who(update: Update) -> str:
+    """Who pressed, for the log: the admin's id and name."""
+    user = update.effective_user
+    return f"admin {user.id} ({user.full_name})" if user else "an admin"
+
+
+async def _publish_entry(
+    context: BotContext, entry: DigestEntry, *, mode: str, lang: str, by: str
+) -> views.View:
     services = context.services
     try:
         digest = await services.load_digest(entry.path)
     except DigestError as exc:
-        return text(lang, "publish_paused", error=exc.reason)
+        return _unloadable(lang, exc)
     if mode == keyboards.UPDATE:
         corrections = [c for _, c in await correct_everywhere(services, digest)]
         refused = [c.refused for c in corrections if c.refused]
         if refused:
-            return text(lang, "update_refused", reason="; ".join(refused))
-        return text(lang, "updated", edited=sum(c.edited for c in corrections))
+            return views.said(lang, "update_refused", reason="; ".join(refused))
+        return views.said(lang, "updated", edited=sum(c.edited for c in corrections))
     force = mode == keyboards.FORCE
-    outcomes = [o for _, o in await publish_everywhere(services, digest, force=force)]
-    errors = [o.error for o in outcomes if o.error]
+    outcomes = await publish_everywhere(services, digest, force=force, by=by)
+    errors = [o.error for _, o in outcomes if o.error]
     if errors:
-        return text(lang, "publish_paused", error="; ".join(errors))
-    sent = sum(o.sent for o in outcomes)
+        return views.said(lang, "publish_paused", error="; ".join(errors))
+    sent = sum(o.sent for _, o in outcomes)
     if sent == 0:
-        return text(lang, "nothing_to_send")
-    total = sum(len(o.publication.parts) for o in outcomes)
-    return text(lang, "published", sent=sent, total=total)
+        return views.said(lang, "nothing_to_send")
+    total = sum(len(o.publication.parts) for _, o in outcomes)
+    target, first = outcomes[0]
+    cover = first.publication.parts[0].message_id
+    return views.published_view(
+        lang,
+        digest.title,
+        sent=sent,
+        total=total,
+        cover_url=views.message_link(target.chat, cover) if cover is not None else None,
+    )
+
+
+def _unloadable(lang: str, error: DigestError) -> views.View:
+    """Why a digest cannot be posted: its file does not load (not "not found")."""
+    return views.unloadable(lang, error.path.name, error.reason)
+
+
+async def _not_found(context: BotContext, lang: str, names: list[str]) -> views.View:
+    """Not in the index: perhaps because its file does not load, which says why."""
+    failures = await context.services.archive.failures()
+    wanted = names[0] if len(names) == 1 else None
+    for path, reason in failures:
+        if wanted is not None and (path.stem == wanted or path.name.startswith(wanted)):
+            return views.unloadable(lang, path.name, reason)
+    return views.said(lang, "digest_not_found")
 
 
 async def _chosen(context: BotContext, name: str | None) -> DigestEntry | None:
