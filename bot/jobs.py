@@ -33,21 +33,16 @@ def schedule(job_queue: JobQueue[BotContext], publish: PublishSettings) -> None:
         name=DAILY_JOB,
         job_kwargs=LATE_IS_FINE,
     )
-    # APScheduler cannot run a job "now" (first=0 is skipped); 1 s after scheduling is
-    # already past once the start-up sync is done, so it runs as soon as the queue starts.
+    # APScheduler cannot run a job "now" (first=0 is skipped), and a repeating job whose
+    # first time passed before the queue started (a long start-up sync) jumps to its next
+    # interval; a one-off job with no misfire limit runs as soon as the queue starts.
+    job_queue.run_once(_publish, START_DELAY, name="start-up", job_kwargs=LATE_IS_FINE)
     job_queue.run_repeating(
-        _publish,
-        interval=CATCH_UP_INTERVAL,
-        first=START_DELAY,
-        name="catch-up",
-        job_kwargs=LATE_IS_FINE,
+        _publish, interval=CATCH_UP_INTERVAL, first=CATCH_UP_INTERVAL, name="catch-up"
     )
+    job_queue.run_once(_heartbeat, START_DELAY, name="heartbeat-start", job_kwargs=LATE_IS_FINE)
     job_queue.run_repeating(
-        _heartbeat,
-        interval=HEARTBEAT_EVERY,
-        first=START_DELAY,
-        name="heartbeat",
-        job_kwargs=LATE_IS_FINE,
+        _heartbeat, interval=HEARTBEAT_EVERY, first=HEARTBEAT_EVERY, name="heartbeat"
     )
 
 

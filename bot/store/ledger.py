@@ -341,13 +341,18 @@ class Ledger:
         content_hash: str | None = None,
     ) -> Publication | None:
         """The latest round of posting `slug` to a chat (or topic), if any; given the
-        digest's date (and content hash), also under an old name (see "Identity")."""
+        digest's date (and content hash), also under an old name (see "Identity"), which
+        then follows the file's new name."""
+        key, thread = chat_key(chat), thread_id or 0
         async with self._db.read() as db:
-            key, thread = chat_key(chat), thread_id or 0
             found = await _latest_round(db, slug, key, thread)
-            if found is None and day is not None:
-                found = await _same_digest(db, day, content_hash, key, thread)
-            return found
+            if found is not None or day is None:
+                return found
+            found = await _same_digest(db, day, content_hash, key, thread)
+        if found is None:
+            return None
+        async with self._db.write() as db:
+            return await _recognised(db, slug, day, content_hash or "", key, thread)
 
     async def posted_days(self, chat: int | str, thread_id: int | None) -> set[dt.date]:
         """The dates of the digests that have a publication in this chat (or topic)."""
