@@ -161,13 +161,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "未完成（{attempts} 次失败：{error}）",
         "pending ({attempts} failed tries: {error})",
     ),
-    "error_network": ("网络故障", "network fault"),
     "status_failures": ("无法读取的文件（{count}）：", "files that failed to load ({count}):"),
     "status_never_posted": (
         "过了发布时段、从未发布（不会自动发布，可用 /publish 日期 发布）：",
         "past their day and never posted (never posted by themselves; /publish <date> posts one):",
     ),
-    "state_done_at": ("已完成", "done"),
 }
 
 
