@@ -73,7 +73,10 @@ class Correction:
 
     edited: int = 0
     unchanged: int = 0
-    refused: str | None = None  # the reason; nothing was changed in the chat
+    refused: str | None = None  # the reason, in English (the CLI, the log)
+    # The same reason for texts.py: the key of `refused_<why>` and its values.
+    why: str | None = None
+    details: tuple[tuple[str, object], ...] = ()
 
 
 class DeliveryError(Exception):
@@ -146,12 +149,18 @@ class Publisher:
                 content_hash=digest.content_hash,
             )
             if posted is None or not posted.done:
-                return Correction(refused="it has not been published there completely")
+                return Correction(
+                    refused="it has not been published there completely", why="incomplete"
+                )
             old = [part.payload for part in posted.parts]
             if len(old) != len(calls):
-                return Correction(refused=f"it is now {len(calls)} messages, not {len(old)}")
+                return Correction(
+                    refused=f"it is now {len(calls)} messages, not {len(old)}",
+                    why="count",
+                    details=(("now", len(calls)), ("before", len(old))),
+                )
             if [_shape(c) for c in old] != [_shape(c) for c in calls]:
-                return Correction(refused="its cover image or message layout changed")
+                return Correction(refused="its cover image or message layout changed", why="layout")
             edited = 0
             for part, call in zip(posted.parts, calls, strict=True):
                 if _content(part.payload) == _content(call):
@@ -161,7 +170,10 @@ class Publisher:
                     await edit_call(self.bot, call, target.chat, part.message_id)
                 except BadRequest as exc:
                     if "not modified" not in exc.message.lower():
-                        return Correction(edited, refused=self._describe(exc))
+                        reason = self._describe(exc)
+                        return Correction(
+                            edited, refused=reason, why="telegram", details=(("error", reason),)
+                        )
                 edited += 1
                 log.info("corrected %s part %d in %s", digest.slug, part.idx + 1, target)
             await self.ledger.record_correction(posted.id, digest.content_hash, calls)

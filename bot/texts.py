@@ -114,6 +114,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "This digest has not been fully published, so there is nothing to edit.",
     ),
     "update_button": ("✏️ 修改", "✏️ Edit"),
+    "refused_incomplete": ("这期还没有完整发布", "it has not been published completely"),
+    "refused_count": (
+        "文件现在是 {now} 条消息，发布时是 {before} 条",
+        "it is now {now} messages, not {before}",
+    ),
+    "refused_layout": ("封面图片或消息的排布变了", "its cover image or message layout changed"),
+    "refused_telegram": ("Telegram 拒绝了修改（{error}）", "Telegram refused the edit ({error})"),
     "updated": ("已修改 {edited} 条消息。", "Edited {edited} message(s)."),
     "update_refused": (
         "无法就地修改：{reason}。如需重发，请用 /publish 日期 force。",
@@ -133,10 +140,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "已经发布过了，没有重复发送。",
         "Already published; nothing was sent again.",
     ),
-    "publish_paused": (
-        "发布暂停：{error}\n稍后会自动重试。",
-        "Publication paused: {error}\nIt will be retried.",
+    "paused_at": (
+        "发布暂停：已发出 {sent}/{total} 条，第 {part} 条没有发出去。原因（Telegram 的原话）：",
+        "Publication paused: {sent} of {total} sent, part {part} did not go out. Reason "
+        "(Telegram's words):",
     ),
+    "paused_retry": ("稍后会自动重试。", "It will be retried automatically."),
     "cancelled": ("已取消。", "Cancelled."),
     "internal_error": (
         "抱歉，出了点问题，请稍后再试。",

@@ -159,15 +159,16 @@ async def _publish_entry(
         return _unloadable(lang, exc)
     if mode == keyboards.UPDATE:
         corrections = [c for _, c in await correct_everywhere(services, digest)]
-        refused = [c.refused for c in corrections if c.refused]
+        refused = [text(lang, f"refused_{c.why}", **dict(c.details)) for c in corrections if c.why]
         if refused:
             return views.said(lang, "update_refused", reason="; ".join(refused))
         return views.said(lang, "updated", edited=sum(c.edited for c in corrections))
     force = mode == keyboards.FORCE
     outcomes = await publish_everywhere(services, digest, force=force, by=by)
-    errors = [o.error for _, o in outcomes if o.error]
-    if errors:
-        return views.said(lang, "publish_paused", error="; ".join(errors))
+    for _, outcome in outcomes:
+        if outcome.error:
+            reason = outcome.publication.last_error or outcome.error
+            return views.paused_view(lang, outcome.publication, reason.split(": ", 1)[-1])
     sent = sum(o.sent for _, o in outcomes)
     if sent == 0:
         return views.said(lang, "nothing_to_send")

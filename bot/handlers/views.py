@@ -235,6 +235,25 @@ def published_view(lang: str, title: str, *, sent: int, total: int, cover_url: s
     return View(body)
 
 
+def paused_view(lang: str, publication: Publication, reason: str) -> View:
+    """A publication that stopped: how far it got, and Telegram's reason quoted as code."""
+    body = Builder()
+    part = publication.next_part
+    body.write(
+        text(
+            lang,
+            "paused_at",
+            sent=publication.sent_count,
+            total=len(publication.parts),
+            part=part.idx + 1 if part else len(publication.parts),
+        )
+    )
+    body.line("")
+    body.styled("code", reason)
+    body.line(text(lang, "paused_retry"))
+    return View(body)
+
+
 def unloadable(lang: str, name: str, reason: str) -> View:
     """Why a digest cannot be posted: its file (as code: no link of "x.md") and reason."""
     body = Builder()

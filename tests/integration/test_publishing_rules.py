@@ -346,3 +346,50 @@ async def test_a_reply_in_the_group_waits_for_the_publication(
             sent = await emu.wait_for(GROUP, 7, timeout=20)
     assert sent[6].reply_to_message_id is not None or "/latest" in (sent[6].text or "")
     assert [m.disable_notification for m in sent[:6]] == [False] + [True] * 5
+
+
+# -- admin texts in one language --------------------------------------------------------
+
+
+async def press_and_wait(emu: TelegramEmulator, preview_id: int, data: str, prefix: str) -> str:
+    """Press a preview's button; the text the preview is edited into, once it starts so."""
+    emu.press(ADMIN, ADMIN, preview_id, data)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        edited = next(m for m in emu.transcript(ADMIN) if m.message_id == preview_id)
+        if (edited.text or "").startswith(prefix):
+            return edited.text or ""
+    raise AssertionError(f"never got {prefix!r}")
+
+
+async def test_a_refused_update_is_explained_in_chinese(
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
+) -> None:
+    path = make_due(content)
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 6)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("## 更多动态", "## 新的一节\n\n新内容\n\n## 更多动态"))
+        emulator.command(ADMIN, ADMIN, f"/publish {TODAY} update")
+        (preview,) = await emulator.wait_for(ADMIN, 1)
+        (go, _cancel) = preview.reply_markup["inline_keyboard"][0]
+        answer = await press_and_wait(emulator, preview.message_id, go["callback_data"], "无法")
+    assert answer.startswith("无法就地修改：文件现在是 7 条消息，发布时是 6 条。")
+    assert emulator.edits(GROUP) == []
+
+
+async def test_a_paused_publication_is_summed_up_for_the_admin(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    settings = settings_with(tmp_path, emulator, content, chat="@no_such_group")
+    async with (
+        await Store.open(settings.storage.path) as store,
+        serving(app_for(settings, store)),
+    ):
+        emulator.command(ADMIN, ADMIN, "/publish 2026-02-21")
+        preview = (await emulator.wait_for(ADMIN, 1))[-1]
+        assert "⚠️ 这期的发布时段已过（2026-02-21）" in (preview.text or "")
+        (go, _cancel) = preview.reply_markup["inline_keyboard"][0]
+        answer = await press_and_wait(emulator, preview.message_id, go["callback_data"], "发布暂停")
+    assert answer.startswith("发布暂停：已发出 0/6 条，第 1 条没有发出去。")
+    assert "chat not found" in answer.lower() and answer.endswith("稍后会自动重试。")
