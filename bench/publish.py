@@ -65,8 +65,9 @@ def _bot(config: Path, *command: str) -> subprocess.Popen[bytes]:
     )
 
 
-async def one_kill(folder: Path, rng: random.Random) -> tuple[int, int, float]:
-    """(duplicates, losses, when the kill came) for one publication killed once."""
+async def one_kill(folder: Path, rng: random.Random) -> tuple[int, int, int]:
+    """(duplicates, losses, parts in the group when the kill came) for one publication
+    killed once."""
     async with TelegramEmulator(flood=FAST) as emu:
         emu.add_chat(GROUP, type="supergroup", username=GROUP_NAME)
         content = folder / "content"
@@ -88,6 +89,7 @@ async def one_kill(folder: Path, rng: random.Random) -> tuple[int, int, float]:
         await asyncio.sleep(delay)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+        at_kill = len(emu.transcript(GROUP)) - before
         second = _bot(config, "run")
         try:
             await emu.wait_for(GROUP, before + 6, timeout=40)
@@ -98,7 +100,7 @@ async def one_kill(folder: Path, rng: random.Random) -> tuple[int, int, float]:
         texts = [m.text for m in emu.transcript(GROUP)[before:]]
         expected = [m.text for m in render_digest(load_digest(content / SAMPLE.name)).messages]
         losses = sum(1 for t in expected if t not in texts)
-        return len(texts) - (len(expected) - losses), losses, delay
+        return len(texts) - (len(expected) - losses), losses, at_kill
 
 
 async def main() -> None:
@@ -114,15 +116,19 @@ async def main() -> None:
         )
     rng = random.Random(int(os.environ.get("BENCH_SEED", "10")))
     duplicates = losses = 0
+    cut: list[int] = []
     started = time.perf_counter()
     for _ in range(KILLS):
         with tempfile.TemporaryDirectory() as folder:
-            extra, lost, _ = await one_kill(Path(folder), rng)
+            extra, lost, at_kill = await one_kill(Path(folder), rng)
         duplicates += extra
         losses += lost
+        cut.append(at_kill)
+    interrupted = sum(1 for n in cut if 0 < n < 6)
     print(
-        f"{KILLS} random SIGKILLs mid-publication in a supergroup: {duplicates} duplicate(s), "
-        f"{losses} lost part(s) ({time.perf_counter() - started:.0f} s)"
+        f"{KILLS} random SIGKILLs in a supergroup: {duplicates} duplicate(s), {losses} lost "
+        f"part(s); {interrupted} kill(s) cut a publication (parts in the group at each kill: "
+        f"{' '.join(map(str, cut))}) ({time.perf_counter() - started:.0f} s)"
     )
 
 
