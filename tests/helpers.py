@@ -34,7 +34,6 @@ def write_config(
     """A config.toml for a bot that talks to the emulator; `publish` overrides keys of
     [publish], and `extra` is appended as TOML. Files are taken as soon as they are
     written unless `settle_seconds` says otherwise."""
-    content_settle = settle_seconds
     keys = {"chat": f"@{GROUP_NAME}", "time": "00:00", "catch_up_hours": 24} | publish
     lines = "\n".join(f"{key} = {_toml(value)}" for key, value in keys.items())
     path = folder / "config.toml"
@@ -48,7 +47,7 @@ timezone = "Asia/Shanghai"
 {lines}
 [content]
 dir = "{content}"
-settle_seconds = {content_settle}
+settle_seconds = {settle_seconds}
 [storage]
 path = "{folder / "data" / "bot.sqlite3"}"
 [admins]

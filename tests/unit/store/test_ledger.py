@@ -255,3 +255,38 @@ async def test_a_cleared_attempt_is_no_longer_looked_for(store: Store) -> None:
     assert (await ledger.publication("s", -100, None)).parts[0].attempt is not None  # type: ignore[union-attr]
     await ledger.clear_attempt(publication.id, 0)
     assert (await ledger.publication("s", -100, None)).parts[0].attempt is None  # type: ignore[union-attr]
+
+
+async def test_migration_4_dates_the_publications_of_indexed_digests(tmp_path: Path) -> None:
+    """An upgraded ledger knows each posted digest's date, so a rename is recognised."""
+    import sqlite3
+
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.create_function("search_grams", 3, bot.store.schema.search_grams)
+        for migration in bot.store.schema.MIGRATIONS[:3]:
+            for statement in migration:
+                db.execute(statement)
+        db.execute("PRAGMA user_version = 3")
+        db.execute(
+            """
+            INSERT INTO digests (path, slug, date, title, content_hash, mtime_ns, size, body,
+                                 indexed_at, ord)
+            VALUES ('/c/a.md', 'a', '2026-02-21', 'T', 'h', 1, 2, 'b', 'now', 1)
+            """
+        )
+        db.execute(
+            """
+            INSERT INTO publications (slug, content_hash, chat, round, state, part_count,
+                                      created_at, updated_at)
+            VALUES ('a', 'h', '-100', 1, 'done', 1, '2026-02-21T00:00:00+00:00',
+                    '2026-02-21T00:00:00+00:00')
+            """
+        )
+    db.close()
+    async with await Store.open(path) as store:
+        found = await store.ledger.publication(
+            "renamed", -100, None, day=dt.date(2026, 2, 21), content_hash="h"
+        )
+    assert found is not None and found.digest_date == dt.date(2026, 2, 21)
+    assert found.slug == "renamed"
