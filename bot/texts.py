@@ -90,6 +90,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "⚠️ 这期的发布时段已过（{day}），不会自动发布；如需发布请确认。",
         "⚠️ This digest's day ({day}) has passed; it is never posted by itself. Confirm to post it.",
     ),
+    "changed_since": (
+        "文件在发布后改过：用 /publish {day} update 就地修改已发布的消息。",
+        "The file changed since it was posted: /publish {day} update edits the posted messages.",
+    ),
     "partly_published": (
         "上次只发出了 {sent}/{total} 条（✅ 为已在群里的）。",
         "Only {sent} of {total} messages went out last time (✅: already in the chat).",

@@ -72,6 +72,7 @@ async def publish(update: Update, context: BotContext) -> None:
         future=entry.date > today(publish_settings, now),
         overdue=next_window(publish_settings, entry.date, now) is None,
         notes=len(digest.warnings) + len(rendering.dropped),
+        changed=any(p is not None and p.content_hash != digest.content_hash for p in posted),
     )
     await reply(update, views.publish_preview(lang, facts))
 

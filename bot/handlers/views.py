@@ -156,6 +156,7 @@ class PublishFacts:
     future: bool = False  # dated after today
     overdue: bool = False  # its window has passed, so the schedule will not post it
     notes: int = 0  # warnings about the file (cover, dropped HTML)
+    changed: bool = False  # posted, and the file changed since: a correction, not a post
 
 
 def publish_preview(lang: str, facts: PublishFacts) -> View:
@@ -211,6 +212,8 @@ def publish_preview(lang: str, facts: PublishFacts) -> View:
         return View(body, InlineKeyboardMarkup([[resume], [restart, cancel]]))
     if facts.already and mode == keyboards.NEW:
         body.write(text(lang, "already_published"))
+        if facts.changed:
+            body.line(text(lang, "changed_since", day=day))
         return View(body)
     if facts.already:
         body.write(text(lang, "will_force"))

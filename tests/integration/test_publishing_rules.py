@@ -393,3 +393,19 @@ async def test_a_paused_publication_is_summed_up_for_the_admin(
         answer = await press_and_wait(emulator, preview.message_id, go["callback_data"], "发布暂停")
     assert answer.startswith("发布暂停：已发出 0/6 条，第 1 条没有发出去。")
     assert "chat not found" in answer.lower() and answer.endswith("稍后会自动重试。")
+
+
+async def test_a_changed_posted_file_is_offered_as_a_correction(
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
+) -> None:
+    path = make_due(content)
+    async with serving(app_for(settings, store)):
+        await emulator.wait_for(GROUP, 6)
+        path.write_text(path.read_text(encoding="utf-8").replace("推理能力翻倍", "推理提升"))
+        emulator.command(ADMIN, ADMIN, f"/publish {TODAY}")
+        (preview,) = await emulator.wait_for(ADMIN, 1)
+        await settle(emulator)
+    assert f"文件在发布后改过：用 /publish {TODAY} update 就地修改已发布的消息。" in (
+        preview.text or ""
+    )
+    assert len(emulator.transcript(GROUP)) == 6  # a changed file is not a new post
