@@ -19,7 +19,7 @@ from bot.flood import FloodControl, FloodLimits, Pacing
 from bot.handlers import register, set_commands
 from bot.health import UpdatesWatch, WatchedRequest
 from bot.instance import InstanceLock
-from bot.jobs import schedule
+from bot.jobs import beat_now, schedule
 from bot.publisher import Retries
 from bot.publishing import sync
 from bot.services import BotContext, Services, attach, context_types, services_of
@@ -160,6 +160,7 @@ def _polling_failed(app: App) -> Callable[[TelegramError], None]:
 async def _prepare(app: App) -> None:
     """Start-up work before updates flow (PTB calls post_init only from run_polling)."""
     services = services_of(app)
+    await beat_now(app)  # `health` sees the process from its first second
     await _resolve_targets(app, services.settings)
     await sync(services)
     await set_commands(app, services.settings)

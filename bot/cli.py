@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+NOTES_SHOWN = 3  # the newest never-posted digests `check` names
 PARALLEL_FROM = 200  # files; below this a process pool costs more than it saves
 _T = TypeVar("_T")
 
@@ -126,26 +127,67 @@ def _check(args: argparse.Namespace) -> int:
     paths = list(expand_paths(args.paths or [settings.content.dir]))
     check = partial(_check_file, content=settings.content)
     failed = lossy = 0
-    for verdict, lines in _map_over_cores(check, paths):
+    loaded: list[tuple[Path, str, dt.date, str]] = []
+    for verdict, lines, identity in _map_over_cores(check, paths):
         failed += verdict == "FAIL"
         lossy += verdict == "LOSS"
         print("\n".join(lines))
+        if identity is not None:
+            loaded.append(identity)
+    for line in asyncio.run(_never_posted_notes(settings, loaded)):
+        print(line)
     ok = len(paths) - failed - lossy
     losing = f", {lossy} losing text" if lossy else ""
     print(f"{len(paths)} digest(s) checked: {ok} OK{losing}, {failed} failed")
     return EXIT_FAILED if failed or not paths else EXIT_OK
 
 
-def _check_file(path: Path, *, content: ContentSettings) -> tuple[str, list[str]]:
-    """One digest's verdict ("OK", "LOSS": renders but drops visible text, "FAIL") and
-    the lines `check` prints for it; runs in a worker process."""
+async def _never_posted_notes(
+    settings: Settings, loaded: list[tuple[Path, str, dt.date, str]]
+) -> list[str]:
+    """Files whose day has passed without a publication: the schedule never posts them."""
+    from bot.publishing import next_window
+    from bot.store import Store
+
+    now = dt.datetime.now(dt.UTC)
+    past = [item for item in loaded if next_window(settings.publish, item[2], now) is None]
+    if not past:
+        return []
+    posted: set[tuple[str, dt.date, str]] = set()
+    if settings.storage.path.exists():
+        async with await Store.open(settings.storage.path) as store:
+            for _path, slug, day, content_hash in past:
+                for target in settings.publish.targets:
+                    found = await store.ledger.publication(
+                        slug, target.chat, target.thread_id, day=day, content_hash=content_hash
+                    )
+                    if found is not None:
+                        posted.add((slug, day, content_hash))
+    never = [item for item in past if item[1:] not in posted]
+    never.sort(key=lambda item: (item[2], item[1]), reverse=True)
+    notes = [
+        f"NOTE  {path}: dated {day}, past its day and never posted; it is not posted by "
+        f"itself (digest-bot publish --date {day} posts it)"
+        for path, _, day, _ in never[:NOTES_SHOWN]
+    ]
+    if len(never) > NOTES_SHOWN:
+        notes.append(f"NOTE  and {len(never) - NOTES_SHOWN} older digest(s) never posted")
+    return notes
+
+
+def _check_file(
+    path: Path, *, content: ContentSettings
+) -> tuple[str, list[str], tuple[Path, str, dt.date, str] | None]:
+    """One digest's verdict ("OK", "LOSS": renders but drops visible text, "FAIL"), the
+    lines `check` prints for it, and what identifies it (path, slug, date, content hash);
+    runs in a worker process."""
     try:
         digest = load_digest(
             path, content_dir=_content_dir(path, content.dir), max_bytes=content.max_bytes
         )
         rendering = render_with(digest, content)
     except DigestError as exc:
-        return "FAIL", [f"FAIL  {exc}"]
+        return "FAIL", [f"FAIL  {exc}"], None
     longest = max(rendering.messages, key=lambda m: m.length / m.limit)
     verdict = "LOSS" if rendering.lost else "OK"
     lines = [
@@ -155,7 +197,7 @@ def _check_file(path: Path, *, content: ContentSettings) -> tuple[str, list[str]
     lines += [f"LOST  {path}: {note}" for note in rendering.lost]
     lines += [f"WARN  {path}: {note}" for note in digest.warnings]
     lines += [f"NOTE  {path}: {note}" for note in rendering.dropped]
-    return verdict, lines
+    return verdict, lines, (path, digest.slug, digest.date, digest.content_hash)
 
 
 def _load_and_render(path: Path, settings: Settings) -> tuple[Digest, Rendering] | None:
@@ -287,13 +329,46 @@ async def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
 
     async with await Store.open(settings.storage.path) as store:
         digest = await _chosen_digest(args, settings, store)
-    if digest is None:
-        return EXIT_FAILED
+        if digest is None:
+            return EXIT_FAILED
+        verdict = await _would(settings, store, digest, dt.datetime.now(dt.UTC))
     rendering = render_with(digest, settings.content)
-    targets = ", ".join(map(str, settings.publish.targets))
-    print(f"would post {digest.path} to {targets}:\n")
+    print(f"{verdict}:\n")
     print(preview(rendering))
     return EXIT_OK
+
+
+async def _would(settings: Settings, store: Store, digest: Digest, now: dt.datetime) -> str:
+    """Whether and when the schedule would post this digest, or that it was posted."""
+    from bot.publishing import next_window
+
+    publish = settings.publish
+    targets = ", ".join(map(str, publish.targets))
+    found = [
+        await store.ledger.publication(
+            digest.slug, t.chat, t.thread_id, day=digest.date, content_hash=digest.content_hash
+        )
+        for t in publish.targets
+    ]
+    if all(p is not None and p.done for p in found):
+        return f"{digest.path} is already posted to {targets}; nothing would be sent"
+    unfinished = next((p for p in found if p is not None and not p.done), None)
+    if unfinished is not None:
+        return (
+            f"would resume {digest.path} in {targets}: {unfinished.sent_count} of "
+            f"{len(unfinished.parts)} part(s) are already there, the rest would follow"
+        )
+    window = next_window(publish, digest.date, now)
+    if window is None:
+        return (
+            f"would not post {digest.path} by itself: it is dated {digest.date}, whose "
+            f"publishing window has passed (post it on purpose: digest-bot publish "
+            f"--date {digest.date})"
+        )
+    if window <= now:
+        return f"would post {digest.path} to {targets} now"
+    when = window.astimezone(publish.timezone).strftime("%Y-%m-%d %H:%M %Z")
+    return f"would post {digest.path} to {targets} at {when}"
 
 
 async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
@@ -317,13 +392,23 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
                 digest = await _chosen_digest(args, settings, store)
                 if digest is None:
                     return EXIT_FAILED
+                if _unasked_old(args, settings, digest):
+                    print(
+                        f"error: no digest is due; the newest, {digest.path}, is dated "
+                        f"{digest.date}, past its day (post it on purpose: digest-bot "
+                        f"publish --date {digest.date})",
+                        file=sys.stderr,
+                    )
+                    return EXIT_FAILED
                 async with build_bot(settings) as bot:
                     services = Services.create(settings, store, bot)
                     if args.update:
                         return _print_corrections(
                             digest, await correct_everywhere(services, digest)
                         )
-                    outcomes = await publish_everywhere(services, digest, force=args.force)
+                    outcomes = await publish_everywhere(
+                        services, digest, force=args.force, by=f"the command line ({_user()})"
+                    )
         except DigestError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -343,6 +428,23 @@ async def _publish_now(args: argparse.Namespace, settings: Settings) -> int:
                 f"published {digest.slug} to {target}: {outcome.sent} of {total} part(s) sent now"
             )
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _unasked_old(args: argparse.Namespace, settings: Settings, digest: Digest) -> bool:
+    """`publish` with neither a file nor a date posts the due digest, never an old one."""
+    from bot.publishing import next_window
+
+    if args.path is not None or args.date is not None or args.update:
+        return False
+    return next_window(settings.publish, digest.date, dt.datetime.now(dt.UTC)) is None
+
+
+def _user() -> str:
+    """Who ran the command, for the log."""
+    try:
+        return os.getlogin()
+    except OSError:
+        return f"uid {os.getuid()}"
 
 
 def _print_corrections(digest: Digest, corrections: list[tuple[Target, Correction]]) -> int:

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "time": "08:00",
         "timezone": "Asia/Shanghai",
         "catch_up_hours": 6,
+        "pin": False,
         "targets": [],
     },
     "content": {
@@ -51,6 +52,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_messages": 20,
         "drop_html": ["telegram-card"],
         "line_breaks": "auto",
+        "settle_seconds": 10,
     },
     "storage": {"path": "data/digest-bot.sqlite3"},
     "admins": {"user_ids": []},
@@ -140,6 +142,7 @@ class PublishSettings:
     time: dt.time
     timezone: ZoneInfo
     catch_up: dt.timedelta
+    pin: bool = False
 
     @property
     def chat(self) -> int | str:
@@ -159,6 +162,8 @@ class ContentSettings:
     # HTML blocks with one of these CSS classes are decoration, dropped on purpose.
     drop_html: tuple[str, ...] = ("telegram-card",)
     line_breaks: str = "auto"
+    # A file is taken once its size and mtime have not changed for this long.
+    settle_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +279,7 @@ class _Parser:
                 time=self.get("publish.time", self.time),
                 timezone=self.get("publish.timezone", self.zone),
                 catch_up=dt.timedelta(hours=self.get("publish.catch_up_hours", self.hours)),
+                pin=self.get("publish.pin", self.flag),
             ),
             content=ContentSettings(
                 dir=self.get("content.dir", self.path),
@@ -281,6 +287,7 @@ class _Parser:
                 max_messages=self.get("content.max_messages", self.positive),
                 drop_html=self.get("content.drop_html", self.css_classes),
                 line_breaks=self.get("content.line_breaks", self.choice(LINE_BREAK_MODES)),
+                settle_seconds=self.get("content.settle_seconds", self.seconds),
             ),
             storage=StorageSettings(path=self.get("storage.path", self.path)),
             admins=AdminSettings(user_ids=self.get("admins.user_ids", self.user_ids)),
@@ -403,6 +410,16 @@ class _Parser:
         if number <= 0:
             raise self.error(key, f"{number} is not a positive number")
         return number
+
+    def flag(self, key: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(key, f"{self.show(key, value)} is not true or false")
+        return value
+
+    def seconds(self, key: str, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.error(key, f"{self.show(key, value)} is not a number of seconds")
+        return float(value)
 
     def hours(self, key: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -5,50 +5,52 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any, cast
 
 from telegram.error import TelegramError
-from telegram.ext import JobQueue
+from telegram.ext import Application, JobQueue
 
 from bot.config import PublishSettings
 from bot.health import HEARTBEAT_EVERY, RECEIVE_WITHIN, heartbeat_path, write_heartbeat
 from bot.publishing import publish_due
-from bot.services import BotContext
+from bot.services import BotContext, services_of
 
 # How often to look again after the publish time, for a late file or a missed run.
 CATCH_UP_INTERVAL = dt.timedelta(minutes=5)
 START_DELAY = dt.timedelta(seconds=1)
+# Until the bot polls, the heartbeat is written this often, so `health` is OK at once.
+STARTING_BEAT = 0.5
 DAILY_JOB = "daily-digest"
+# Run however late: jobs are due from when they were scheduled, and the start-up (a
+# content sync of any length) may pass their first time; a late check is still wanted.
+LATE_IS_FINE: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True}
 
 
 def schedule(job_queue: JobQueue[BotContext], publish: PublishSettings) -> None:
-    """The daily run, plus a repeating check that also runs at start-up."""
+    """The daily run, plus a repeating check whose first run is the start-up check."""
     job_queue.run_daily(
         _publish,
         time=publish.time.replace(tzinfo=publish.timezone),
         name=DAILY_JOB,
-        job_kwargs={
-            "misfire_grace_time": int(publish.catch_up.total_seconds()) or None,
-            "coalesce": True,
-        },
+        job_kwargs=LATE_IS_FINE,
     )
-    # APScheduler cannot run a job "now" (first=0 is skipped), so the start-up run is 1 s in.
+    # APScheduler cannot run a job "now" (first=0 is skipped), and a repeating job whose
+    # first time passed before the queue started (a long start-up sync) jumps to its next
+    # interval; a one-off job with no misfire limit runs as soon as the queue starts.
+    job_queue.run_once(_publish, START_DELAY, name="start-up", job_kwargs=LATE_IS_FINE)
     job_queue.run_repeating(
-        _publish, interval=CATCH_UP_INTERVAL, first=START_DELAY, name="catch-up"
+        _publish, interval=CATCH_UP_INTERVAL, first=CATCH_UP_INTERVAL, name="catch-up"
     )
+    job_queue.run_once(_heartbeat, START_DELAY, name="heartbeat-start", job_kwargs=LATE_IS_FINE)
     job_queue.run_repeating(
-        _heartbeat, interval=HEARTBEAT_EVERY, first=START_DELAY, name="heartbeat"
+        _heartbeat, interval=HEARTBEAT_EVERY, first=HEARTBEAT_EVERY, name="heartbeat"
     )
 
 
-async def _publish(context: BotContext) -> None:
-    await publish_due(context.services, dt.datetime.now(dt.UTC))
-
-
-async def _heartbeat(context: BotContext) -> None:
-    """What `digest-bot health` reads: the update stream, and the database file itself."""
-    services = context.services
-    if services.settings.telegram.webhook is not None:
-        await _check_webhook(context)
+async def beat_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """What `digest-bot health` reads: the update stream, and the database file itself;
+    written first thing at start-up too, so `health` sees a live process at once."""
+    services = services_of(app)
     database = services.store.db.file_problem()
     if database is not None:
         await services.reports.report(
@@ -61,6 +63,23 @@ async def _heartbeat(context: BotContext) -> None:
         database=database,
         now=dt.datetime.now(dt.UTC),
     )
+
+
+async def _publish(context: BotContext) -> None:
+    await publish_due(context.services, dt.datetime.now(dt.UTC))
+
+
+async def _heartbeat(context: BotContext) -> None:
+    if context.services.settings.telegram.webhook is not None:
+        await _check_webhook(context)
+    await beat_now(context.application)
+    updater = context.application.updater
+    services = context.services
+    polling = services.settings.telegram.webhook is None
+    unseen = polling and services.watch.good_as_of(dt.datetime.now(dt.UTC)) is None
+    if updater is None or not updater.running or unseen:  # starting: again once it polls
+        job_queue = cast("JobQueue[BotContext]", context.job_queue)
+        job_queue.run_once(_heartbeat, STARTING_BEAT, name="heartbeat-start")
 
 
 async def _check_webhook(context: BotContext) -> None:

@@ -17,6 +17,7 @@ from telegram import Bot
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.browsing import Browsing
+from bot.chat_gate import ChatGate
 from bot.config import Settings
 from bot.cooldown import Cooldowns
 from bot.digest import Digest, load_digest
@@ -39,6 +40,8 @@ class Services:
     store: Store
     publisher: Publisher
     reports: AdminReports
+    # Replies wait here while a publication holds their chat (see chat_gate.py).
+    gate: ChatGate
     cooldowns: Cooldowns = field(default_factory=Cooldowns)
     # Members' private browsing: the digest being delivered to each, and their pace.
     browsing: Browsing = field(default_factory=Browsing)
@@ -61,14 +64,22 @@ class Services:
     ) -> Services:
         """The one wiring of publisher and reports, for the running bot and the CLI alike."""
         reports = AdminReports(bot, settings.admins.user_ids)
+        ledger = store.ledger
+
+        async def record_sent(chat: int | str, message_id: int, sequential: bool) -> None:
+            await ledger.note_bot_message(chat, message_id, sequential=sequential)
+
+        gate = ChatGate(record_sent)
         publisher = Publisher(
             bot,
-            store.ledger,
+            ledger,
             reports=reports,
-            max_messages=settings.content.max_messages,
+            content=settings.content,
             retries=retries,
+            gate=gate,
+            pin=settings.publish.pin,
         )
-        return cls(settings, store, publisher, reports, watch=watch or UpdatesWatch())
+        return cls(settings, store, publisher, reports, gate, watch=watch or UpdatesWatch())
 
     @property
     def archive(self) -> Archive:

@@ -99,6 +99,30 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "not_admin": ("抱歉，只有管理员可以这样做。", "Sorry, only admins can do that."),
     "publish_in_private": ("请在与我的私聊中发布。", "Admins publish from a private chat with me."),
     "publish_preview": ("将发布到 {target}：", "Will be posted to {target}:"),
+    "preview_file": ("文件：", "file: "),
+    "preview_notes": (
+        "⚠️ 有 {count} 处内容不会原样发出（用 digest-bot check 查看详情）。",
+        "⚠️ {count} thing(s) in the file will not be posted as written (see digest-bot check).",
+    ),
+    "future_date": (
+        "⚠️ 这期的日期 {day} 还没到；现在发布就会提前发出。",
+        "⚠️ This digest is dated {day}, which has not come yet; publishing now posts it early.",
+    ),
+    "not_due_old": (
+        "⚠️ 这期的发布时段已过（{day}），不会自动发布；如需发布请确认。",
+        "⚠️ This digest's day ({day}) has passed; it is never posted by itself. Confirm to post it.",
+    ),
+    "changed_since": (
+        "文件在发布后改过：用 /publish {day} update 就地修改已发布的消息。",
+        "The file changed since it was posted: /publish {day} update edits the posted messages.",
+    ),
+    "partly_published": (
+        "上次只发出了 {sent}/{total} 条（✅ 为已在群里的）。",
+        "Only {sent} of {total} messages went out last time (✅: already in the chat).",
+    ),
+    "resume_button": ("➡️ 发送其余 {count} 条", "➡️ Send the missing {count}"),
+    "restart_button": ("🔁 从头再发一次", "🔁 Post again from the start"),
+    "digest_unloadable": ("这期日报的文件读不了：", "This digest's file does not load: "),
     "publish_parts": ("共 {count} 条消息：", "{count} messages:"),
     "part_cover_photo": ("封面（图片）", "cover (photo)"),
     "part_text": ("{first}（{length} 字）", "{first} ({length} characters)"),
@@ -116,6 +140,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "This digest has not been fully published, so there is nothing to edit.",
     ),
     "update_button": ("✏️ 修改", "✏️ Edit"),
+    "refused_incomplete": ("这期还没有完整发布", "it has not been published completely"),
+    "refused_count": (
+        "文件现在是 {now} 条消息，发布时是 {before} 条",
+        "it is now {now} messages, not {before}",
+    ),
+    "refused_layout": ("封面图片或消息的排布变了", "its cover image or message layout changed"),
+    "refused_telegram": ("Telegram 拒绝了修改（{error}）", "Telegram refused the edit ({error})"),
     "updated": ("已修改 {edited} 条消息。", "Edited {edited} message(s)."),
     "update_refused": (
         "无法就地修改：{reason}。如需重发，请用 /publish 日期 force。",
@@ -129,14 +160,18 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "已发布：本次发出 {sent} 条，共 {total} 条。",
         "Published: {sent} sent now, {total} in all.",
     ),
+    "published_title": ("《{title}》", "“{title}”"),
+    "cover_link": ("封面：", "cover: "),
     "nothing_to_send": (
         "已经发布过了，没有重复发送。",
         "Already published; nothing was sent again.",
     ),
-    "publish_paused": (
-        "发布暂停：{error}\n稍后会自动重试。",
-        "Publication paused: {error}\nIt will be retried.",
+    "paused_at": (
+        "发布暂停：已发出 {sent}/{total} 条，第 {part} 条没有发出去。原因（Telegram 的原话）：",
+        "Publication paused: {sent} of {total} sent, part {part} did not go out. Reason "
+        "(Telegram's words):",
     ),
+    "paused_retry": ("稍后会自动重试。", "It will be retried automatically."),
     "cancelled": ("已取消。", "Cancelled."),
     "group_busy_here": (
         "{group} 里消息太多，暂时发不出去，所以回复发到了这里：",
@@ -170,6 +205,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "pending ({attempts} failed tries: {error})",
     ),
     "status_failures": ("无法读取的文件（{count}）：", "files that failed to load ({count}):"),
+    "status_never_posted": (
+        "过了发布时段、从未发布（不会自动发布，可用 /publish 日期 发布）：",
+        "past their day and never posted (never posted by themselves; /publish <date> posts one):",
+    ),
 }
 
 

@@ -32,10 +32,18 @@ BOT_FAST = BotFloodLimits(
 
 
 def write_config(
-    folder: Path, emulator: TelegramEmulator, content: Path, *, extra: str = "", **publish: object
+    folder: Path,
+    emulator: TelegramEmulator,
+    content: Path,
+    *,
+    extra: str = "",
+    settle_seconds: float = 0,
+    content_keys: str = "",
+    **publish: object,
 ) -> Path:
     """A config.toml for a bot that talks to the emulator; `publish` overrides keys of
-    [publish], and `extra` is appended as TOML."""
+    [publish], `content_keys` are more TOML lines of [content], and `extra` is appended
+    as TOML. Files are taken as soon as written unless `settle_seconds` says otherwise."""
     keys = {"chat": f"@{GROUP_NAME}", "time": "00:00", "catch_up_hours": 24} | publish
     lines = "\n".join(f"{key} = {_toml(value)}" for key, value in keys.items())
     path = folder / "config.toml"
@@ -49,6 +57,8 @@ timezone = "Asia/Shanghai"
 {lines}
 [content]
 dir = "{content}"
+settle_seconds = {settle_seconds}
+{content_keys}
 [storage]
 path = "{folder / "data" / "bot.sqlite3"}"
 [admins]

@@ -3,6 +3,8 @@ preview, and /status. Who may use them is decided where they are registered."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import CallbackQuery, Update
 
 from bot import __version__, keyboards
@@ -12,8 +14,14 @@ from bot.handlers.arguments import parse_day
 from bot.handlers.guards import is_admin
 from bot.handlers.replies import edit, is_private, language, reply
 from bot.jobs import DAILY_JOB
-from bot.publishing import chosen_entry, correct_everywhere, publish_everywhere
-from bot.render import render_digest
+from bot.publishing import (
+    chosen_entry,
+    correct_everywhere,
+    never_posted,
+    next_window,
+    publish_everywhere,
+    today,
+)
 from bot.services import BotContext
 from bot.store import DigestEntry
 from bot.texts import text
@@ -32,26 +40,40 @@ async def publish(update: Update, context: BotContext) -> None:
     entry = await _chosen(context, names[0] if names else None) if len(names) <= 1 else None
     lang = language(update, context)
     if entry is None:
-        await reply(update, views.said(lang, "digest_not_found"))
+        await reply(update, context, await _not_found(context, lang, names))
         return
     try:
         digest = await services.load_digest(entry.path)
-        rendering = render_digest(digest, max_messages=services.settings.content.max_messages)
+        rendering = services.render(digest)
     except DigestError as exc:
-        await reply(update, views.line(exc.reason))
+        await reply(update, context, _unloadable(lang, exc))
         return
-    targets = services.settings.publish.targets
-    posted = [await services.ledger.publication(entry.slug, t.chat, t.thread_id) for t in targets]
-    view = views.publish_preview(
-        lang,
-        entry,
-        digest.title,
-        rendering,
+    publish_settings = services.settings.publish
+    targets = publish_settings.targets
+    posted = [
+        await services.ledger.publication(
+            entry.slug, t.chat, t.thread_id, day=entry.date, content_hash=entry.content_hash
+        )
+        for t in targets
+    ]
+    unfinished = [p for p in posted if p is not None and not p.done]
+    now = dt.datetime.now(dt.UTC)
+    facts = views.PublishFacts(
+        entry=entry,
+        title=digest.title,
+        rendering=rendering,
         targets=", ".join(map(str, targets)),
         mode=mode,
         already=all(p is not None and p.done for p in posted),
+        sent=frozenset(
+            part.idx for part in (unfinished[0].parts if unfinished else ()) if part.message_id
+        ),
+        future=entry.date > today(publish_settings, now),
+        overdue=next_window(publish_settings, entry.date, now) is None,
+        notes=len(digest.warnings) + len(rendering.dropped),
+        changed=any(p is not None and p.content_hash != digest.content_hash for p in posted),
     )
-    await reply(update, view)
+    await reply(update, context, views.publish_preview(lang, facts))
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -61,6 +83,7 @@ async def status(update: Update, context: BotContext) -> None:
     jobs = context.job_queue.get_jobs_by_name(DAILY_JOB) if context.job_queue else ()
     next_run = jobs[0].next_t if jobs else None
     failures = await services.archive.failures()
+    never = await never_posted(services)
     facts = views.StatusFacts(
         version=__version__,
         targets=", ".join(map(str, publish_settings.targets)),
@@ -74,17 +97,18 @@ async def status(update: Update, context: BotContext) -> None:
         indexed=await services.archive.count(),
         last=await services.ledger.last_publication(),
         failures=[(path.name, reason) for path, reason in failures],
+        never_posted=[(e.date.isoformat(), e.path.name) for e in never],
     )
-    await reply(update, views.status_view(language(update, context), facts))
+    await reply(update, context, views.status_view(language(update, context), facts))
 
 
 async def in_private_only(update: Update, context: BotContext) -> None:
     """An admin command in a group: a pointer to the private chat, nothing more."""
-    await reply(update, views.said(language(update, context), "publish_in_private"))
+    await reply(update, context, views.said(language(update, context), "publish_in_private"))
 
 
 async def not_admin(update: Update, context: BotContext) -> None:
-    await reply(update, views.said(language(update, context), "not_admin"))
+    await reply(update, context, views.said(language(update, context), "not_admin"))
 
 
 async def publish_pressed(update: Update, context: BotContext) -> None:
@@ -102,7 +126,7 @@ async def publish_pressed(update: Update, context: BotContext) -> None:
         return
     if press.kind == keyboards.CANCEL:
         await query.answer()
-        await edit(query, views.said(lang, "cancelled"))
+        await edit(query, context, views.said(lang, "cancelled"))
         return
     services = context.services
     entry = await services.archive.get(press.value)
@@ -112,49 +136,88 @@ async def publish_pressed(update: Update, context: BotContext) -> None:
     services.in_flight.add(entry.slug)  # before any await: a second press may be next
     try:
         await query.answer()
-        await edit(query, views.said(lang, "publishing"))
+        await edit(query, context, views.said(lang, "publishing"))
     except BaseException:
         services.in_flight.discard(entry.slug)
         raise
     # Publishing takes minutes at Telegram's pace: it runs beside the chat's queue, so the
     # admin's next press or command is answered meanwhile.
     context.application.create_task(
-        _publish_and_tell(query, context, entry, mode=press.mode, lang=lang), update=update
+        _publish_and_tell(query, context, entry, mode=press.mode, lang=lang, by=_who(update)),
+        update=update,
     )
 
 
 async def _publish_and_tell(
-    query: CallbackQuery, context: BotContext, entry: DigestEntry, *, mode: str, lang: str
+    query: CallbackQuery,
+    context: BotContext,
+    entry: DigestEntry,
+    *,
+    mode: str,
+    lang: str,
+    by: str,
 ) -> None:
     try:
-        result = await _publish_entry(context, entry, mode=mode, lang=lang)
+        result = await _publish_entry(context, entry, mode=mode, lang=lang, by=by)
     finally:
         context.services.in_flight.discard(entry.slug)
-    await edit(query, views.line(result))
+    await edit(query, context, result)
 
 
-async def _publish_entry(context: BotContext, entry: DigestEntry, *, mode: str, lang: str) -> str:
+def _who(update: Update) -> str:
+    """Who pressed, for the log: the admin's id and name."""
+    user = update.effective_user
+    return f"admin {user.id} ({user.full_name})" if user else "an admin"
+
+
+async def _publish_entry(
+    context: BotContext, entry: DigestEntry, *, mode: str, lang: str, by: str
+) -> views.View:
     services = context.services
     try:
         digest = await services.load_digest(entry.path)
     except DigestError as exc:
-        return text(lang, "publish_paused", error=exc.reason)
+        return _unloadable(lang, exc)
     if mode == keyboards.UPDATE:
         corrections = [c for _, c in await correct_everywhere(services, digest)]
-        refused = [c.refused for c in corrections if c.refused]
+        refused = [text(lang, f"refused_{c.why}", **dict(c.details)) for c in corrections if c.why]
         if refused:
-            return text(lang, "update_refused", reason="; ".join(refused))
-        return text(lang, "updated", edited=sum(c.edited for c in corrections))
+            return views.said(lang, "update_refused", reason="; ".join(refused))
+        return views.said(lang, "updated", edited=sum(c.edited for c in corrections))
     force = mode == keyboards.FORCE
-    outcomes = [o for _, o in await publish_everywhere(services, digest, force=force)]
-    errors = [o.error for o in outcomes if o.error]
-    if errors:
-        return text(lang, "publish_paused", error="; ".join(errors))
-    sent = sum(o.sent for o in outcomes)
+    outcomes = await publish_everywhere(services, digest, force=force, by=by)
+    for _, outcome in outcomes:
+        if outcome.error:
+            reason = outcome.publication.last_error or outcome.error
+            return views.paused_view(lang, outcome.publication, reason.split(": ", 1)[-1])
+    sent = sum(o.sent for _, o in outcomes)
     if sent == 0:
-        return text(lang, "nothing_to_send")
-    total = sum(len(o.publication.parts) for o in outcomes)
-    return text(lang, "published", sent=sent, total=total)
+        return views.said(lang, "nothing_to_send")
+    total = sum(len(o.publication.parts) for _, o in outcomes)
+    target, first = outcomes[0]
+    cover = first.publication.parts[0].message_id
+    return views.published_view(
+        lang,
+        digest.title,
+        sent=sent,
+        total=total,
+        cover_url=views.message_link(target.chat, cover) if cover is not None else None,
+    )
+
+
+def _unloadable(lang: str, error: DigestError) -> views.View:
+    """Why a digest cannot be posted: its file does not load (not "not found")."""
+    return views.unloadable(lang, error.path.name, error.reason)
+
+
+async def _not_found(context: BotContext, lang: str, names: list[str]) -> views.View:
+    """Not in the index: perhaps because its file does not load, which says why."""
+    failures = await context.services.archive.failures()
+    wanted = names[0] if len(names) == 1 else None
+    for path, reason in failures:
+        if wanted is not None and (path.stem == wanted or path.name.startswith(wanted)):
+            return views.unloadable(lang, path.name, reason)
+    return views.said(lang, "digest_not_found")
 
 
 async def _chosen(context: BotContext, name: str | None) -> DigestEntry | None:

@@ -70,12 +70,17 @@ async def send_digest(
         await say(update, context, "digest_unreadable")
         return
     thread = message.message_thread_id if message and message.is_topic_message else None
-    for index, call in enumerate(calls):
-        last = index == len(calls) - 1
-        if not last:
-            await _typing(context, chat.id, thread)
-        markup = keyboard if last else None
-        await send_with_fallback(context.bot, call, chat.id, thread_id=thread, reply_markup=markup)
+    async with context.services.gate.shared(chat.id) as sent:  # after any publication
+        for index, call in enumerate(calls):
+            last = index == len(calls) - 1
+            if not last:
+                await _typing(context, chat.id, thread)
+            markup = keyboard if last else None
+            await sent(
+                await send_with_fallback(
+                    context.bot, call, chat.id, thread_id=thread, reply_markup=markup
+                )
+            )
 
 
 async def posted_calls(services: Services, entry: DigestEntry) -> list[dict[str, Any]] | None:

@@ -60,7 +60,7 @@ def group_pace(commands: Collection[str]) -> TypeHandler[Update, BotContext, Non
             return
         if verdict == pace.SLOW:
             lang = language(update, context)
-            await reply(update, said(lang, "slow_down", seconds=int(pace.seconds)))
+            await reply(update, context, said(lang, "slow_down", seconds=int(pace.seconds)))
         raise ApplicationHandlerStop
 
     return TypeHandler(Update, check)

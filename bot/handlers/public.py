@@ -61,7 +61,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     view = views.help_view(
         lang, admin=admin, bot_username=context.bot.username, private=is_private(update)
     )
-    await reply(update, view)
+    await reply(update, context, view)
 
 
 async def latest(update: Update, context: BotContext) -> None:
@@ -184,7 +184,7 @@ async def _tags_page(update: Update, context: BotContext, page: int) -> None:
     if not tags:
         await answer(update, context, "tags_empty")
         return
-    await deliver(update, views.tags_view(language(update, context), tags, page))
+    await deliver(update, context, views.tags_view(language(update, context), tags, page))
 
 
 async def _search_page(
@@ -200,7 +200,7 @@ async def _search_page(
         elif update.callback_query is not None:
             await answer(update, context, "search_none", query=echo(query))
         else:
-            await reply(update, views.search_none(lang, echo(query), hint=hint))
+            await reply(update, context, views.search_none(lang, echo(query), hint=hint))
         return
     view = views.search_view(
         lang,
@@ -212,7 +212,7 @@ async def _search_page(
         this_year=_this_year(context),
         hint=hint,
     )
-    await deliver(update, view)
+    await deliver(update, context, view)
 
 
 async def _search_usage(update: Update, context: BotContext) -> None:
@@ -255,9 +255,9 @@ async def _list(
     )
     if fresh and update.callback_query is not None:  # under a digest: a new message
         await update.callback_query.answer()
-        await reply(update, view)
+        await reply(update, context, view)
         return
-    await deliver(update, view)
+    await deliver(update, context, view)
 
 
 # -- showing a digest ------------------------------------------------------------------
@@ -279,7 +279,7 @@ async def _show(update: Update, context: BotContext, entry: DigestEntry) -> None
         return
     cover = await _cover_url(context, chat, entry)
     lang = language(update, context)
-    await reply(update, views.digest_in_group(lang, entry, cover, context.bot.username))
+    await reply(update, context, views.digest_in_group(lang, entry, cover, context.bot.username))
 
 
 async def _cover_url(context: BotContext, chat: Chat, entry: DigestEntry) -> str | None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, CallbackQuery, MessageEntity, ReplyParameters, Update
+from telegram import CallbackQuery, MessageEntity, ReplyParameters, Update
 from telegram import Message as TelegramMessage
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import ExtBot
 
 from bot.flood import NotSentInTime, Pacing
 from bot.handlers.views import View, said
@@ -42,7 +41,7 @@ def entities_of(message: Message) -> list[MessageEntity] | None:
     return ptb_entities([e.to_dict() for e in message.entities])
 
 
-async def reply(update: Update, view: View) -> None:
+async def reply(update: Update, context: BotContext, view: View) -> None:
     """Answer the command's message, in its chat and topic; the keyboard goes on the last
     part. In a group, a reply that cannot go out within `GROUP_REPLY_WITHIN` (the group's
     budget is spent) goes to the member's private chat instead, or is dropped."""
@@ -53,7 +52,7 @@ async def reply(update: Update, view: View) -> None:
     pacing = None if private else Pacing(within=GROUP_REPLY_WITHIN)
     try:
         await _send_view(
-            update.get_bot(),
+            context,
             view,
             message.chat_id,
             thread_id=message.message_thread_id if message.is_topic_message else None,
@@ -62,11 +61,11 @@ async def reply(update: Update, view: View) -> None:
             pacing=pacing,
         )
     except NotSentInTime:
-        await _reply_in_private(update, view)
+        await _reply_in_private(update, context, view)
 
 
 async def _send_view(
-    bot: Bot,
+    context: BotContext,
     view: View,
     chat_id: int,
     *,
@@ -74,28 +73,30 @@ async def _send_view(
     reply_to: int | None = None,
     pacing: Pacing | None = None,
 ) -> None:
-    """The one place a reply's messages are sent: at most MAX_REPLY_MESSAGES of them."""
-    if not isinstance(bot, ExtBot):
-        raise TypeError("replies go through the running bot's ExtBot and its flood control")
+    """The one place a reply's messages are sent: at most MAX_REPLY_MESSAGES of them,
+    after any publication holding the chat (chat_gate.py), within the chat's budget."""
+    bot, gate = context.bot, context.services.gate
     parts = view.body.messages(TEXT_LIMIT)[:MAX_REPLY_MESSAGES]
-    for index, part in enumerate(parts):
-        await bot.send_message(
-            chat_id,
-            part.text,
-            entities=entities_of(part),
-            link_preview_options=NO_PREVIEW,
-            reply_markup=view.keyboard if index == len(parts) - 1 else None,
-            message_thread_id=thread_id,
-            reply_parameters=(
-                ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to is not None
-                else None
-            ),
-            rate_limit_args=pacing,
-        )
+    async with gate.shared(chat_id, within=pacing.within if pacing else None) as sent:
+        for index, part in enumerate(parts):
+            answer = await bot.send_message(
+                chat_id,
+                part.text,
+                entities=entities_of(part),
+                link_preview_options=NO_PREVIEW,
+                reply_markup=view.keyboard if index == len(parts) - 1 else None,
+                message_thread_id=thread_id,
+                reply_parameters=(
+                    ReplyParameters(reply_to, allow_sending_without_reply=True)
+                    if reply_to is not None
+                    else None
+                ),
+                rate_limit_args=pacing,
+            )
+            await sent(answer)
 
 
-async def _reply_in_private(update: Update, view: View) -> None:
+async def _reply_in_private(update: Update, context: BotContext, view: View) -> None:
     """The group has no budget left for a while: the answer goes to the member's private
     chat if they have started the bot; otherwise it is dropped, with a log line."""
     user, chat = update.effective_user, update.effective_chat
@@ -107,7 +108,7 @@ async def _reply_in_private(update: Update, view: View) -> None:
     body.block()
     moved = View(body.joined(view.body), view.keyboard)
     try:
-        await _send_view(update.get_bot(), moved, user.id)
+        await _send_view(context, moved, user.id)
     except (Forbidden, BadRequest) as exc:  # never started the bot, or blocked it
         log.info("dropped a reply to %s in %s: the group is busy (%s)", user.id, chat.id, exc)
         return
@@ -116,27 +117,27 @@ async def _reply_in_private(update: Update, view: View) -> None:
 
 async def say(update: Update, context: BotContext, key: str, **values: object) -> None:
     """A one-line answer from texts.py."""
-    await reply(update, said(language(update, context), key, **values))
+    await reply(update, context, said(language(update, context), key, **values))
 
 
-async def edit(query: CallbackQuery, view: View) -> None:
+async def edit(query: CallbackQuery, context: BotContext, view: View) -> None:
     """Replace a paged answer in place, so that paging adds no messages to the chat."""
     (first, *_) = view.body.messages(TEXT_LIMIT) or [Message("…")]
-    message = query.message
-    bot = query.get_bot()
-    if not isinstance(message, TelegramMessage) or not isinstance(bot, ExtBot):
+    message, bot = query.message, context.bot
+    if not isinstance(message, TelegramMessage):
         return  # only the bot's own pages are edited (see guards.authentic_buttons)
-    private = message.chat.type == ChatType.PRIVATE
+    within = None if message.chat.type == ChatType.PRIVATE else GROUP_REPLY_WITHIN
     try:
-        await bot.edit_message_text(
-            first.text,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            entities=entities_of(first),
-            link_preview_options=NO_PREVIEW,
-            reply_markup=view.keyboard,
-            rate_limit_args=None if private else Pacing(within=GROUP_REPLY_WITHIN),
-        )
+        async with context.services.gate.shared(message.chat_id, within=within):
+            await bot.edit_message_text(
+                first.text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                entities=entities_of(first),
+                link_preview_options=NO_PREVIEW,
+                reply_markup=view.keyboard,
+                rate_limit_args=None if within is None else Pacing(within=within),
+            )
     except NotSentInTime:
         log.info("left a page in chat %s as it was: the chat is busy", message.chat_id)
     except BadRequest as exc:
@@ -144,13 +145,13 @@ async def edit(query: CallbackQuery, view: View) -> None:
             raise
 
 
-async def deliver(update: Update, view: View) -> None:
+async def deliver(update: Update, context: BotContext, view: View) -> None:
     """A fresh reply to a command, or the same message edited for a button press."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-        await edit(update.callback_query, view)
+        await edit(update.callback_query, context, view)
     else:
-        await reply(update, view)
+        await reply(update, context, view)
 
 
 async def answer(update: Update, context: BotContext, key: str, **values: object) -> None:

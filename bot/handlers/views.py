@@ -214,23 +214,34 @@ def digest_navigation(
     return InlineKeyboardMarkup([row])
 
 
-def publish_preview(
-    lang: str,
-    entry: DigestEntry,
-    title: str,
-    rendering: Rendering,
-    *,
-    targets: str,
-    mode: str,
-    already: bool,
-) -> View:
+@dataclass(frozen=True, slots=True)
+class PublishFacts:
+    """What the /publish preview shows, gathered by the handler."""
+
+    entry: DigestEntry
+    title: str
+    rendering: Rendering
+    targets: str
+    mode: str
+    already: bool  # posted completely to every target
+    sent: frozenset[int] = frozenset()  # parts already in the chat of an unfinished round
+    future: bool = False  # dated after today
+    overdue: bool = False  # its window has passed, so the schedule will not post it
+    notes: int = 0  # warnings about the file (cover, dropped HTML)
+    changed: bool = False  # posted, and the file changed since: a correction, not a post
+
+
+def publish_preview(lang: str, facts: PublishFacts) -> View:
     """Every message that will be posted, with its length, and the buttons that post it;
     without buttons when there is nothing to do in that mode."""
+    entry, rendering, mode = facts.entry, facts.rendering, facts.mode
     body = Builder()
-    body.write(text(lang, "publish_preview", target=targets))
+    body.write(text(lang, "publish_preview", target=facts.targets))
     body.block()
-    body.styled("bold", title)
+    body.styled("bold", facts.title)
     body.line(f"{entry.date.isoformat()} · {entry.slug}")
+    body.line(text(lang, "preview_file"))
+    body.styled("code", entry.path.name)  # as code, so Telegram makes no link of "x.md"
     body.block()
     body.write(text(lang, "publish_parts", count=len(rendering.messages)))
     for number, message in enumerate(rendering.messages, 1):
@@ -239,31 +250,104 @@ def publish_preview(
         else:
             first = message.text.split("\n", 1)[0][:40]
             part = text(lang, "part_text", first=first, length=message.length)
-        body.line(f"{number}. {part}")
-    for note in rendering.dropped:
-        body.line(f"⚠️ {note}")
+        mark = "✅ " if number - 1 in facts.sent else ""
+        body.line(f"{mark}{number}. {part}")
+    if facts.notes:
+        body.line(text(lang, "preview_notes", count=facts.notes))
+    day = entry.date.isoformat()
+    if facts.future:
+        body.block()
+        body.write(text(lang, "future_date", day=day))
+    elif facts.overdue and not facts.already and not facts.sent:
+        body.block()
+        body.write(text(lang, "not_due_old", day=day))
     body.block()
-    if mode == keyboards.UPDATE:
-        if not already:
-            body.write(text(lang, "not_published_yet"))
-            return View(body)
-        body.write(text(lang, "will_update"))
-        go = "update_button"
-    elif already and mode == keyboards.NEW:
-        body.write(text(lang, "already_published"))
-        return View(body)
-    elif already:
-        body.write(text(lang, "will_force"))
-        go = "force_button"
-    else:
-        go = "publish_button"
-    go_button = InlineKeyboardButton(
-        text(lang, go), callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, mode)
-    )
     cancel = InlineKeyboardButton(
         text(lang, "cancel_button"), callback_data=keyboards.data(keyboards.CANCEL)
     )
-    return View(body, InlineKeyboardMarkup([[go_button, cancel]]))
+    if mode == keyboards.UPDATE:
+        if not facts.already:
+            body.write(text(lang, "not_published_yet"))
+            return View(body)
+        body.write(text(lang, "will_update"))
+        return View(body, InlineKeyboardMarkup([[_go(lang, "update_button", entry, mode), cancel]]))
+    if facts.sent and not facts.already:  # resume, not repeat: the default sends the rest
+        missing = len(rendering.messages) - len(facts.sent)
+        body.write(
+            text(lang, "partly_published", sent=len(facts.sent), total=len(rendering.messages))
+        )
+        resume = InlineKeyboardButton(
+            text(lang, "resume_button", count=missing),
+            callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, keyboards.NEW),
+        )
+        restart = _go(lang, "restart_button", entry, keyboards.FORCE)
+        return View(body, InlineKeyboardMarkup([[resume], [restart, cancel]]))
+    if facts.already and mode == keyboards.NEW:
+        body.write(text(lang, "already_published"))
+        if facts.changed:
+            body.line(text(lang, "changed_since", day=day))
+        return View(body)
+    if facts.already:
+        body.write(text(lang, "will_force"))
+        return View(body, InlineKeyboardMarkup([[_go(lang, "force_button", entry, mode), cancel]]))
+    return View(body, InlineKeyboardMarkup([[_go(lang, "publish_button", entry, mode), cancel]]))
+
+
+def _go(lang: str, key: str, entry: DigestEntry, mode: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text(lang, key), callback_data=keyboards.data(keyboards.PUBLISH, entry.slug, mode)
+    )
+
+
+def published_view(lang: str, title: str, *, sent: int, total: int, cover_url: str | None) -> View:
+    """After publishing: which digest, how much went out now, and a link to its cover."""
+    body = Builder()
+    body.write(text(lang, "published", sent=sent, total=total))
+    body.line(text(lang, "published_title", title=title))
+    if cover_url is not None:
+        body.line(text(lang, "cover_link"))
+        body.link(cover_url, cover_url)
+    return View(body)
+
+
+def paused_view(lang: str, publication: Publication, reason: str) -> View:
+    """A publication that stopped: how far it got, and Telegram's reason quoted as code."""
+    body = Builder()
+    part = publication.next_part
+    body.write(
+        text(
+            lang,
+            "paused_at",
+            sent=publication.sent_count,
+            total=len(publication.parts),
+            part=part.idx + 1 if part else len(publication.parts),
+        )
+    )
+    body.line("")
+    body.styled("code", reason)
+    body.line(text(lang, "paused_retry"))
+    return View(body)
+
+
+def unloadable(lang: str, name: str, reason: str) -> View:
+    """Why a digest cannot be posted: its file (as code: no link of "x.md") and reason."""
+    body = Builder()
+    body.write(text(lang, "digest_unloadable"))
+    body.styled("code", name)
+    body.write(f": {reason}")
+    return View(body)
+
+
+def message_link(chat: int | str, message_id: int, *, username: str | None = None) -> str | None:
+    """A t.me link to a message: by the chat's @username, or for a private supergroup or
+    channel by its internal id (the -100… id without the -100)."""
+    name = username or (chat[1:] if isinstance(chat, str) and chat.startswith("@") else None)
+    if name:
+        return f"https://t.me/{name}/{message_id}"
+    digits = str(chat)
+    if digits.startswith("-100") and digits[4:].isdigit():
+        return f"https://t.me/c/{digits[4:]}/{message_id}"
+    return None  # basic groups and private chats have no message links
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +362,7 @@ class StatusFacts:
     indexed: int
     last: Publication | None
     failures: Sequence[tuple[str, str]]
+    never_posted: Sequence[tuple[str, str]] = ()  # (date, file name): past, never posted
 
 
 def status_view(lang: str, facts: StatusFacts) -> View:
@@ -310,11 +395,19 @@ def status_view(lang: str, facts: StatusFacts) -> View:
                 parts=f"{sent}/{len(last.parts)}",
             )
         )
+    if facts.never_posted:
+        body.block()
+        body.styled("bold", text(lang, "status_never_posted"))
+        for day, name in facts.never_posted:
+            body.line(f"• {day} ")
+            body.styled("code", name)
     if facts.failures:
         body.block()
         body.styled("bold", text(lang, "status_failures", count=len(facts.failures)))
         for name, reason in facts.failures[:MAX_FAILURES_SHOWN]:
-            body.line(f"• {name}: {reason}")
+            body.line("• ")
+            body.styled("code", name)
+            body.write(f": {reason}")
         if len(facts.failures) > MAX_FAILURES_SHOWN:
             body.line("…")
     return View(body)

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.app import App, run
 from bot.config import Settings, load_settings
-from bot.publishing import publish_everywhere
+from bot.publishing import publish_everywhere, sync, until_settled
 from bot.sandbox.telegram_api import DEFAULT_FLOOD, TelegramEmulator
 from bot.sandbox.web import ChatView, Person
 from bot.services import services_of
@@ -139,6 +139,8 @@ async def post_newest(app: App) -> None:
     """Posts the newest digest to every target now, whatever its date (the demo only),
     through the same path as /publish."""
     services = services_of(app)
+    # A fresh clone's files are as new as the clone: wait until they count as whole.
+    await until_settled(services, await sync(services))
     entry = await services.archive.latest()
     if entry is None:
         return

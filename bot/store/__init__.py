@@ -15,7 +15,7 @@ from typing import Self
 
 from bot.store.archive import Archive, DigestEntry, Released
 from bot.store.db import Database, StoreError
-from bot.store.ledger import Ledger, LedgerError, Part, Publication
+from bot.store.ledger import Anchor, Attempt, Ledger, LedgerError, Part, Publication
 from bot.store.members import Members
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.search import Search, SearchHit, SearchPage, Snippet
@@ -23,7 +23,9 @@ from bot.store.sync import ContentMissing, SyncReport, sync_content
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Anchor",
     "Archive",
+    "Attempt",
     "ContentMissing",
     "Database",
     "DigestEntry",
@@ -61,9 +63,13 @@ class Store:
     def path(self) -> Path:
         return self.db.path
 
-    async def sync_content(self, content_dir: Path, *, max_bytes: int) -> SyncReport:
+    async def sync_content(
+        self, content_dir: Path, *, max_bytes: int, settle_seconds: float = 0.0
+    ) -> SyncReport:
         """Bring the archive index in line with the folder (see sync.py)."""
-        return await sync_content(self.db, content_dir, max_bytes=max_bytes)
+        return await sync_content(
+            self.db, content_dir, max_bytes=max_bytes, settle_seconds=settle_seconds
+        )
 
     async def schema_version(self) -> int:
         return await self.db.schema_version()

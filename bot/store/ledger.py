@@ -4,6 +4,18 @@ It is the source of truth for what is in the chats. A publication's Bot API call
 stored as rendered when it starts, so a resume after a crash sends exactly the same calls;
 each part is marked sent, with its message id, in its own transaction as soon as
 Telegram confirmed it, so a restarted bot resumes at the first unconfirmed part.
+
+Identity. A digest is its date and content, not its file name: a publication in a chat
+counts as a posting of a digest when it has the digest's slug, or the same date and
+content hash (a renamed file), or the same date while the file it was posted from is no
+longer indexed (a renamed and changed file: a correction, not a new post). A publication
+found by date follows its digest's new slug, so `publications.slug` always names the
+file the archive knows.
+
+Attempts. Before a part is sent, `start_attempt` stores the payload as it is about to
+go out and the highest bot message id known in that chat (`chat_anchors`); every bot
+message seen there afterwards lowers `probe_before`. A part whose attempt never got an
+answer can only be at an id between the two, which is where the publisher looks for it.
 """
 
 from __future__ import annotations
@@ -33,6 +45,26 @@ class Part:
     idx: int
     payload: dict[str, Any]
     message_id: int | None
+    attempt: Attempt | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A send of a part that started and was never confirmed: it may be in the chat."""
+
+    payload: dict[str, Any]
+    chat: str
+    started_at: dt.datetime
+    after: int | None  # the highest bot message id known in the chat when it started
+    before: int | None  # the lowest bot message id seen there since, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The highest bot message id known in a chat, and whether ids there count up."""
+
+    message_id: int
+    sequential: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +78,7 @@ class Publication:
     round: int
     state: str
     content_hash: str
+    digest_date: dt.date | None
     parts: tuple[Part, ...]
     attempts: int
     last_error: str | None
@@ -60,6 +93,10 @@ class Publication:
     @property
     def done(self) -> bool:
         return self.state == "done"
+
+    @property
+    def sent_count(self) -> int:
+        return sum(1 for p in self.parts if p.message_id is not None)
 
 
 class Ledger:
@@ -77,24 +114,27 @@ class Ledger:
         payloads: Sequence[dict[str, Any]],
         *,
         force: bool = False,
+        day: dt.date | None = None,
     ) -> Publication:
-        """The latest round for (slug, chat, thread), done or pending, as it is; or, when
-        there is none or `force` is set, a new round whose parts are all pending."""
+        """The latest round of this digest in (chat, thread), done or pending, as it is
+        (see "Identity" above); or, when there is none or `force` is set, a new round
+        whose parts are all pending."""
         key, thread = chat_key(chat), thread_id or 0
         if not payloads:
             raise ValueError("a publication needs at least one part")
         # Stored as rendered now, so a resume after a crash sends exactly the same calls.
         encoded = [json.dumps(p, ensure_ascii=False, allow_nan=False) for p in payloads]
         async with self._db.write() as db:
-            latest = await _latest_round(db, slug, key, thread)
+            latest = await _recognised(db, slug, day, content_hash, key, thread)
             if latest is not None and not force:
                 return latest
             now = now_text()
             cursor = await db.execute(
                 """
                 INSERT INTO publications (slug, content_hash, chat, thread_id, round, state,
-                                          part_count, created_at, updated_at)
-                VALUES (:slug, :hash, :chat, :thread, :round, 'pending', :parts, :now, :now)
+                                          part_count, created_at, updated_at, digest_date)
+                VALUES (:slug, :hash, :chat, :thread, :round, 'pending', :parts, :now, :now,
+                        :day)
                 """,
                 {
                     "slug": slug,
@@ -104,6 +144,7 @@ class Ledger:
                     "round": latest.round + 1 if latest else 1,
                     "parts": len(encoded),
                     "now": now,
+                    "day": day.isoformat() if day else None,
                 },
             )
             publication_id = cursor.lastrowid
@@ -114,8 +155,17 @@ class Ledger:
             )
             return await _publication(db, publication_id)
 
-    async def mark_part_sent(self, publication_id: int, idx: int, message_id: int) -> Publication:
-        """Record that Telegram accepted a part; the last one completes the publication.
+    async def mark_part_sent(
+        self,
+        publication_id: int,
+        idx: int,
+        message_id: int,
+        *,
+        chat: int | str | None = None,
+        sequential: bool = False,
+    ) -> Publication:
+        """Record that Telegram accepted a part (as `message_id` in `chat`, the chat's id as
+        Telegram answered it); the last one completes the publication.
 
         Parts must be marked in order: an earlier pending part means a gap in the chat.
         Marking a part again with the same message id changes nothing.
@@ -152,10 +202,12 @@ class Ledger:
                 )
             now = now_text()
             await db.execute(
-                "UPDATE publication_parts SET message_id = ?, sent_at = ?"
-                " WHERE publication_id = ? AND idx = ?",
+                "UPDATE publication_parts SET message_id = ?, sent_at = ?,"
+                " attempt_started_at = NULL WHERE publication_id = ? AND idx = ?",
                 (message_id, now, publication_id, idx),
             )
+            if chat is not None:
+                await _note(db, chat_key(chat), message_id, sequential, now)
             still_pending = await scalar(
                 db,
                 "SELECT count(*) FROM publication_parts"
@@ -173,6 +225,73 @@ class Ledger:
                 {"now": now, "last": still_pending == 0, "id": publication_id},
             )
             return await _publication(db, publication_id)
+
+    async def start_attempt(
+        self, publication_id: int, idx: int, payload: dict[str, Any], chat: int | str
+    ) -> None:
+        """Before a part's request leaves: what is sent, where, and after which bot
+        message, so that a send whose answer never comes can be looked for."""
+        key = chat_key(chat)
+        async with self._db.write() as db:
+            await db.execute(
+                """
+                UPDATE publication_parts SET
+                    attempt = :payload, attempt_started_at = :now, attempt_chat = :chat,
+                    probe_after = (SELECT message_id FROM chat_anchors WHERE chat = :chat),
+                    probe_before = NULL
+                WHERE publication_id = :id AND idx = :idx AND message_id IS NULL
+                """,
+                {
+                    "payload": json.dumps(payload, ensure_ascii=False, allow_nan=False),
+                    "now": now_text(),
+                    "chat": key,
+                    "id": publication_id,
+                    "idx": idx,
+                },
+            )
+
+    async def clear_attempt(self, publication_id: int, idx: int) -> None:
+        """The attempt certainly did not reach the chat (refused, or looked for and absent)."""
+        async with self._db.write() as db:
+            await db.execute(
+                "UPDATE publication_parts SET attempt_started_at = NULL"
+                " WHERE publication_id = ? AND idx = ?",
+                (publication_id, idx),
+            )
+
+    async def note_bot_message(
+        self, chat: int | str, message_id: int, *, sequential: bool = False
+    ) -> None:
+        """A message the bot sent to `chat` outside a publication (a reply, a card): it
+        raises the chat's anchor, and bounds where an unconfirmed attempt can be."""
+        async with self._db.write() as db:
+            await _note(db, chat_key(chat), message_id, sequential, now_text())
+
+    async def anchor(self, chat: int | str) -> Anchor | None:
+        """The highest bot message id known in a chat."""
+        async with self._db.read() as db:
+            rows = await fetch_all(
+                db,
+                "SELECT message_id, sequential FROM chat_anchors WHERE chat = ?",
+                (chat_key(chat),),
+            )
+        return Anchor(rows[0]["message_id"], bool(rows[0]["sequential"])) if rows else None
+
+    async def previous_cover(self, publication: Publication) -> int | None:
+        """The cover's message id of the digest posted to the same chat before this one."""
+        async with self._db.read() as db:
+            found = await scalar(
+                db,
+                """
+                SELECT pp.message_id FROM publications p
+                JOIN publication_parts pp ON pp.publication_id = p.id AND pp.idx = 0
+                WHERE p.chat = ? AND p.thread_id = ? AND p.id != ? AND p.state = 'done'
+                  AND pp.message_id IS NOT NULL
+                ORDER BY p.finished_at DESC, p.id DESC LIMIT 1
+                """,
+                (chat_key(publication.chat), publication.thread_id or 0, publication.id),
+            )
+        return int(found) if found is not None else None
 
     async def mark_attempt_failed(self, publication_id: int, error: str) -> None:
         """Count a failed try and keep its reason for /status; the publication stays pending."""
@@ -213,11 +332,38 @@ class Ledger:
             return await _publication(db, publication_id)
 
     async def publication(
-        self, slug: str, chat: int | str, thread_id: int | None
+        self,
+        slug: str,
+        chat: int | str,
+        thread_id: int | None,
+        *,
+        day: dt.date | None = None,
+        content_hash: str | None = None,
     ) -> Publication | None:
-        """The latest round of posting `slug` to a chat (or topic), if any."""
+        """The latest round of posting `slug` to a chat (or topic), if any; given the
+        digest's date (and content hash), also under an old name (see "Identity"), which
+        then follows the file's new name."""
+        key, thread = chat_key(chat), thread_id or 0
         async with self._db.read() as db:
-            return await _latest_round(db, slug, chat_key(chat), thread_id or 0)
+            found = await _latest_round(db, slug, key, thread)
+            if found is not None or day is None:
+                return found
+            found = await _same_digest(db, day, content_hash, key, thread)
+        if found is None:
+            return None
+        async with self._db.write() as db:
+            return await _recognised(db, slug, day, content_hash or "", key, thread)
+
+    async def posted_days(self, chat: int | str, thread_id: int | None) -> set[dt.date]:
+        """The dates of the digests that have a publication in this chat (or topic)."""
+        async with self._db.read() as db:
+            rows = await fetch_all(
+                db,
+                "SELECT DISTINCT digest_date FROM publications"
+                " WHERE chat = ? AND thread_id = ? AND digest_date IS NOT NULL",
+                (chat_key(chat), thread_id or 0),
+            )
+        return {dt.date.fromisoformat(r["digest_date"]) for r in rows}
 
     async def pending_publications(self) -> list[Publication]:
         """Unfinished publications to resume, oldest first. A pending round that a forced
@@ -287,6 +433,76 @@ async def _latest_round(
     return await _publication(db, rows[0]["id"]) if rows else None
 
 
+async def _recognised(
+    db: aiosqlite.Connection,
+    slug: str,
+    day: dt.date | None,
+    content_hash: str,
+    chat: str,
+    thread: int,
+) -> Publication | None:
+    """The latest round of this digest by slug, else by identity, renamed to `slug`."""
+    found = await _latest_round(db, slug, chat, thread)
+    if found is not None or day is None:
+        return found
+    found = await _same_digest(db, day, content_hash, chat, thread)
+    if found is None:
+        return None
+    clash = await scalar(
+        db,
+        "SELECT 1 FROM publications WHERE slug = ? AND chat = ? AND thread_id = ?",
+        (slug, chat, thread),
+    )
+    if clash is None:  # the members' "released" join follows the file's new name
+        await db.execute(
+            "UPDATE publications SET slug = ? WHERE slug = ? AND chat = ? AND thread_id = ?",
+            (slug, found.slug, chat, thread),
+        )
+    return await _publication(db, found.id)
+
+
+async def _same_digest(
+    db: aiosqlite.Connection, day: dt.date, content_hash: str | None, chat: str, thread: int
+) -> Publication | None:
+    """A publication of the digest dated `day` with this content, or whose file is gone."""
+    rows = await fetch_all(
+        db,
+        """
+        SELECT p.id FROM publications p
+        WHERE p.chat = ? AND p.thread_id = ? AND p.digest_date = ?
+          AND (p.content_hash = ? OR NOT EXISTS (SELECT 1 FROM digests d WHERE d.slug = p.slug))
+        ORDER BY p.round DESC, p.id DESC LIMIT 1
+        """,
+        (chat, thread, day.isoformat(), content_hash or ""),
+    )
+    return await _publication(db, rows[0]["id"]) if rows else None
+
+
+async def _note(
+    db: aiosqlite.Connection, chat: str, message_id: int, sequential: bool, now: str
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO chat_anchors (chat, message_id, sequential, updated_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (chat) DO UPDATE SET
+            message_id = max(message_id, excluded.message_id),
+            sequential = max(sequential, excluded.sequential),
+            updated_at = excluded.updated_at
+        """,
+        (chat, message_id, int(sequential), now),
+    )
+    # An unconfirmed attempt in this chat is before any bot message sent after it.
+    await db.execute(
+        """
+        UPDATE publication_parts SET probe_before = min(coalesce(probe_before, ?), ?)
+        WHERE attempt_chat = ? AND attempt_started_at IS NOT NULL AND message_id IS NULL
+          AND (probe_after IS NULL OR probe_after < ?)
+        """,
+        (message_id, message_id, chat, message_id),
+    )
+
+
 async def _require_publication(db: aiosqlite.Connection, publication_id: int) -> None:
     if await scalar(db, "SELECT 1 FROM publications WHERE id = ?", (publication_id,)) is None:
         raise LedgerError(f"there is no publication {publication_id}")
@@ -298,8 +514,9 @@ async def _publication(db: aiosqlite.Connection, publication_id: int) -> Publica
     parts = await fetch_all(
         db,
         """
-        SELECT idx, payload, message_id FROM publication_parts
-        WHERE publication_id = ? ORDER BY idx
+        SELECT idx, payload, message_id, attempt, attempt_started_at, attempt_chat,
+               probe_after, probe_before
+        FROM publication_parts WHERE publication_id = ? ORDER BY idx
         """,
         (publication_id,),
     )
@@ -311,10 +528,25 @@ async def _publication(db: aiosqlite.Connection, publication_id: int) -> Publica
         round=row["round"],
         state=row["state"],
         content_hash=row["content_hash"],
-        parts=tuple(Part(p["idx"], json.loads(p["payload"]), p["message_id"]) for p in parts),
+        digest_date=dt.date.fromisoformat(row["digest_date"]) if row["digest_date"] else None,
+        parts=tuple(
+            Part(p["idx"], json.loads(p["payload"]), p["message_id"], _attempt(p)) for p in parts
+        ),
         attempts=row["attempts"],
         last_error=row["last_error"],
         created_at=parse_time(row["created_at"]),
         updated_at=parse_time(row["updated_at"]),
         finished_at=parse_time(row["finished_at"]) if row["finished_at"] else None,
+    )
+
+
+def _attempt(row: aiosqlite.Row) -> Attempt | None:
+    if row["attempt_started_at"] is None or row["message_id"] is not None:
+        return None
+    return Attempt(
+        payload=json.loads(row["attempt"]),
+        chat=row["attempt_chat"],
+        started_at=parse_time(row["attempt_started_at"]),
+        after=row["probe_after"],
+        before=row["probe_before"],
     )

@@ -163,6 +163,34 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 5: publishing — identity by date and content, attempts that may have reached
+    # Telegram, and the highest bot message id known per chat (see ledger.py).
+    (
+        "ALTER TABLE publications ADD COLUMN digest_date TEXT",
+        """
+        UPDATE publications SET digest_date = (
+            SELECT d.date FROM digests d WHERE d.slug = publications.slug
+        )
+        """,
+        "CREATE INDEX publications_by_day ON publications (chat, thread_id, digest_date)",
+        # The payload as it was last sent (a fallback may differ from `payload`), when
+        # that send started, and the chat id it went to: set before the request leaves.
+        "ALTER TABLE publication_parts ADD COLUMN attempt TEXT",
+        "ALTER TABLE publication_parts ADD COLUMN attempt_started_at TEXT",
+        "ALTER TABLE publication_parts ADD COLUMN attempt_chat TEXT",
+        # The bot message ids between which an unconfirmed attempt can have landed.
+        "ALTER TABLE publication_parts ADD COLUMN probe_after INTEGER",
+        "ALTER TABLE publication_parts ADD COLUMN probe_before INTEGER",
+        """
+        CREATE TABLE chat_anchors (
+            chat TEXT PRIMARY KEY,
+            message_id INTEGER NOT NULL,
+            -- 1 for supergroups and channels, whose message ids count up per chat.
+            sequential INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,6 +2,11 @@
 
 Only files whose (mtime, size) changed are read again; the database is updated in one
 transaction, and the full-text tables are kept in step in that same transaction.
+
+Whole files only: a file modified less than `settle_seconds` ago may still be being
+written or downloaded, so it is left as it was (not added, not updated, not removed)
+and reported as unsettled, for the caller to look again once it has settled. Editor and
+download leftovers are never digests.
 """
 
 from __future__ import annotations
@@ -44,11 +49,32 @@ class SyncReport:
     removed: int = 0
     unchanged: int = 0
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    # Files still changing: left for a later sync, which is due in `settles_in` seconds.
+    unsettled: list[Path] = field(default_factory=list)
+    settles_in: float = 0.0
 
 
-async def sync_content(db: Database, content_dir: Path, *, max_bytes: int) -> SyncReport:
+# Names that editors and downloaders leave beside a file while they write it.
+_LEFTOVER_PREFIXES = (".", "~", "#")
+_LEFTOVER_SUFFIXES = frozenset({".tmp", ".part", ".swp", ".swx", ".crdownload", ".download"})
+
+
+def is_leftover(path: Path) -> bool:
+    """An editor's or downloader's scratch file (dotfiles, `~`, `.tmp`, `.part`, `.swp`)."""
+    name = path.name.lower()
+    return (
+        name.startswith(_LEFTOVER_PREFIXES)
+        or name.endswith("~")
+        or any(suffix in _LEFTOVER_SUFFIXES for suffix in path.suffixes[-3:])
+        or path.stem.endswith("~")
+    )
+
+
+async def sync_content(
+    db: Database, content_dir: Path, *, max_bytes: int, settle_seconds: float = 0.0
+) -> SyncReport:
     """Bring the index in line with the folder; broken files are recorded, not fatal."""
-    scan = await asyncio.to_thread(_Scan.of, content_dir)
+    scan = await asyncio.to_thread(_Scan.of, content_dir, settle_seconds)
     async with db.write() as connection:
         return await _ContentSync(connection, scan, max_bytes).run()
 
@@ -81,17 +107,22 @@ class _ContentSync:
                 db, "SELECT path, reason, mtime_ns, size, slug FROM load_failures"
             )
         }
-        gone = [p for p in self.indexed if p not in stats]
+        present = stats.keys() | self.scan.unsettled.keys()
+        gone = [p for p in self.indexed if p not in present]
         await _delete_digests(db, gone)
         self.removed += len(gone)
         await db.executemany(
             "DELETE FROM load_failures WHERE path = ?",
-            [(p,) for p in self.failed if p not in stats],
+            [(p,) for p in self.failed if p not in present],
         )
         # Indexed files keep their slug; among the others, the first by name wins it.
-        self.owners = {r["slug"]: p for p, r in self.indexed.items() if p in stats}
+        self.owners = {r["slug"]: p for p, r in self.indexed.items() if p in present}
         changed = [p for p in stats if p in self.indexed and stats[p] != _stat(self.indexed[p])]
-        self.unchanged = len(self.owners) - len(changed)
+        self.unchanged = (
+            len(self.owners)
+            - len(changed)
+            - sum(1 for p in self.indexed if p in self.scan.unsettled)
+        )
         # A failure stands until its file changes, except a taken slug: the file holding
         # it may have gone since.
         settled = {
@@ -116,7 +147,15 @@ class _ContentSync:
             await self.add(path, digest)
         async for path, result in self.load(new):
             await self.add(path, result)
-        return SyncReport(self.added, self.updated, self.removed, self.unchanged, self.failures)
+        return SyncReport(
+            self.added,
+            self.updated,
+            self.removed,
+            self.unchanged,
+            self.failures,
+            [Path(p) for p in self.scan.unsettled],
+            min(self.scan.unsettled.values(), default=0.0),
+        )
 
     async def load(self, paths: list[str]) -> AsyncIterator[tuple[str, Digest | DigestError]]:
         """Parse files in a worker thread, a batch at a time: file reads and YAML block."""
@@ -183,28 +222,40 @@ class _ContentSync:
 
 @dataclass(frozen=True, slots=True)
 class _Scan:
-    """The digest files of a folder with their (mtime_ns, size), in name order."""
+    """The settled digest files of a folder with their (mtime_ns, size), in name order,
+    and the files still changing with the seconds until they may have settled."""
 
     root: Path
     stats: dict[str, tuple[int, int]]
     started_ns: int
+    unsettled: dict[str, float]
 
     @classmethod
-    def of(cls, content_dir: Path) -> _Scan:
+    def of(cls, content_dir: Path, settle_seconds: float = 0.0) -> _Scan:
         """Blocking: run it in a thread."""
         started_ns = time.time_ns()
+        settle_ns = int(settle_seconds * 1e9)
         root = content_dir.resolve()
         if not root.is_dir():
             # An unmounted or mistyped folder must not empty the archive.
             raise ContentMissing(f"the content folder {content_dir} does not exist")
         stats: dict[str, tuple[int, int]] = {}
+        unsettled: dict[str, float] = {}
         for path in digest_paths(root):
+            if is_leftover(path):
+                continue
             try:
                 stat = path.stat()
             except FileNotFoundError:
                 continue
+            # Every write moves the mtime, so an old mtime means a stable file; one in
+            # the future (a skewed clock) counts from now.
+            age_ns = started_ns - min(stat.st_mtime_ns, started_ns)
+            if age_ns < settle_ns:
+                unsettled[str(path)] = (settle_ns - age_ns) / 1e9
+                continue
             stats[str(path)] = (stat.st_mtime_ns, stat.st_size)
-        return cls(root, stats, started_ns)
+        return cls(root, stats, started_ns, unsettled)
 
     def recorded(self, path: str) -> tuple[int, int]:
         """The stat to remember. File times are coarse (a few ms, up to seconds on some

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.digest import load_digest
 from bot.render import api_calls, render_digest
 from bot.sandbox.telegram_api import TelegramEmulator
 from tests.helpers import GROUP, write_config
-from tests.samples import SAMPLE, write_digest
+from tests.samples import SAMPLE, make_due, write_digest
 
 
 async def digest_bot(*args: str | Path, cwd: Path | None = None) -> tuple[int, str, str]:
@@ -43,6 +45,10 @@ async def test_check_reports_each_file_and_fails_on_a_broken_one(tmp_path: Path)
     assert lines[0] == f"OK    {good}: 6 messages, longest 1328/4096"
     assert lines[1].startswith(f'NOTE  {good}: line 181: <div class="telegram-card"> dropped')
     assert lines[2] == f"FAIL  {tmp_path / 'broken.md'}: front matter has no 'date'"
+    assert lines[-2] == (
+        f"NOTE  {good}: dated 2026-02-21, past its day and never posted; it is not posted "
+        "by itself (digest-bot publish --date 2026-02-21 posts it)"
+    )
     assert lines[-1] == "2 digest(s) checked: 1 OK, 1 failed"
     status, _, _ = await digest_bot("check", good, cwd=tmp_path)
     assert status == 0
@@ -73,10 +79,50 @@ async def test_publish_dry_run_needs_no_token(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()
     (content / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "config.toml").write_text("[content]\nsettle_seconds = 0\n", encoding="utf-8")
     status, out, _ = await digest_bot("publish", "--dry-run", cwd=tmp_path)
     assert status == 0
-    assert out.startswith(f"would post {(content / SAMPLE.name).resolve()} to @ai_news_plus")
+    path = (content / SAMPLE.name).resolve()
+    # The bundled sample is old: it never reaches a group by surprise.
+    assert out.startswith(
+        f"would not post {path} by itself: it is dated 2026-02-21, whose publishing window "
+        "has passed (post it on purpose: digest-bot publish --date 2026-02-21):"
+    )
     assert "── 6/6 · sendMessage" in out
+    make_due(content)
+    # Its window open now: publish.time a minute ago (the window may cross midnight).
+    started = dt.datetime.now(ZoneInfo("Asia/Shanghai")) - dt.timedelta(minutes=1)
+    (tmp_path / "config.toml").write_text(
+        f'[publish]\ntime = "{started:%H:%M}"\n[content]\nsettle_seconds = 0\n',
+        encoding="utf-8",
+    )
+    status, out, _ = await digest_bot("publish", "--dry-run", cwd=tmp_path)
+    assert out.startswith(f"would post {path} to @ai_news_plus now:") or " at " in out
+
+
+async def test_dry_run_says_when_and_that_it_was_posted(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    make_due(content)
+    config = write_config(tmp_path, emulator, content, time="23:59", catch_up_hours=0)
+    status, out, _ = await digest_bot("--config", config, "publish", "--dry-run")
+    first = out.splitlines()[0]
+    assert status == 0 and first.endswith(" 23:59 CST:") and first.startswith("would post ")
+    await digest_bot("--config", config, "publish")
+    status, out, _ = await digest_bot("--config", config, "publish", "--dry-run")
+    assert out.splitlines()[0] == (
+        f"{(content / SAMPLE.name).resolve()} is already posted to @ai_news_plus; "
+        "nothing would be sent:"
+    )
+
+
+async def test_publish_without_a_date_never_posts_an_old_digest(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    config = write_config(tmp_path, emulator, content)
+    status, _, err = await digest_bot("--config", config, "publish")
+    assert status == 1 and "past its day" in err and "--date 2026-02-21" in err
+    assert emulator.transcript(GROUP) == []
 
 
 async def test_bad_config_key_is_one_clear_line(tmp_path: Path) -> None:
@@ -89,6 +135,7 @@ async def test_bad_config_key_is_one_clear_line(tmp_path: Path) -> None:
 async def test_publish_posts_once_and_force_posts_again(
     tmp_path: Path, emulator: TelegramEmulator, content: Path
 ) -> None:
+    make_due(content)
     config = write_config(tmp_path, emulator, content)
     status, out, err = await digest_bot("--config", config, "publish")
     assert status == 0, err
@@ -131,8 +178,10 @@ async def test_check_of_a_large_folder_uses_every_core_and_keeps_the_order(
         front = f"title: 第{day}期\ndate: 2026-03-01" if day != 77 else "title: 坏"
         write_digest(tmp_path, front=front, body="## 节\n\n内容", name=f"{day:03d}.md")
     status, out, _ = await digest_bot("check", tmp_path, cwd=tmp_path)
-    lines = out.splitlines()
+    notes = [line for line in out.splitlines() if line.startswith("NOTE")]
+    lines = [line for line in out.splitlines() if not line.startswith("NOTE")]
     assert status == 1
+    assert len(notes) == 4 and notes[-1] == "NOTE  and 206 older digest(s) never posted"
     assert [line.split()[1].split("/")[-1].rstrip(":") for line in lines[:-1]] == [
         f"{day:03d}.md" for day in range(1, 211)
     ]

@@ -13,19 +13,17 @@ from pathlib import Path
 
 import pytest
 from telegram import Update
-from telegram.ext import ExtBot
 
 from bot.app import build_app, serving
 from bot.config import Settings, load_settings
 from bot.digest import load_digest
-from bot.flood import FloodControl
 from bot.handlers import views
 from bot.handlers.replies import MAX_REPLY_MESSAGES, reply
 from bot.publisher import Retries
 from bot.publishing import sync
 from bot.render import render_digest
 from bot.sandbox.telegram_api import TelegramEmulator
-from bot.services import Services, services_of
+from bot.services import BotContext, Services, services_of
 from bot.store import Store
 from tests.helpers import (
     ADMIN,
@@ -40,7 +38,7 @@ from tests.helpers import (
     with_clock,
     write_config,
 )
-from tests.samples import SAMPLE, write_digest
+from tests.samples import SAMPLE, make_due, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
 BOT = "digest_test_bot"
@@ -175,8 +173,9 @@ async def test_group_latest_full_posts_the_digest_then_cards_for_a_while(
 
 
 async def test_latest_shows_what_the_ledger_says_was_posted(
-    settings: Settings, store: Store, emulator: TelegramEmulator
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
+    make_due(content)  # only a digest whose day it is is posted by the schedule
     emulator.refuse_photo(load_digest(SAMPLE).cover or "")
     async with serving(build_app(settings, store, flood=BOT_FAST)):
         posted = await emulator.wait_for(GROUP, 6)  # the schedule's catch-up posts it
@@ -483,7 +482,7 @@ async def test_publish_preview_then_publish_then_no_double_post(
         await asyncio.sleep(0.05)
         if emulator.transcript(ADMIN)[-1].text.startswith("已发布"):
             break
-    assert emulator.transcript(ADMIN)[-1].text == "已发布：本次发出 6 条，共 6 条。"
+    assert emulator.transcript(ADMIN)[-1].text.startswith("已发布：本次发出 6 条，共 6 条。")
     (again,) = await ask(emulator, ADMIN, ADMIN, "/publish 2026-02-21")
     assert again.text.endswith("这期已经发布过了；加上 force 可以再发一次。")
     assert buttons(again) == []
@@ -552,7 +551,9 @@ async def test_a_failing_handler_apologises_reports_and_logs(
     assert apology.text == in_group.text == "抱歉，出了点问题，请稍后再试。"
     assert headline.text.startswith("⚠️ digest-bot\n未处理的错误 / unhandled error in chat")
     assert "StoreError" in headline.text and "is closed" in (details.text or "")
-    assert [r.getMessage() for r in caplog.records if r.name == "bot.handlers.errors"] == [
+    # (The jobs fail too, the database being gone; those lines have no chat.)
+    handlers = [r.getMessage() for r in caplog.records if r.name == "bot.handlers.errors"]
+    assert [line for line in handlers if " in chat " in line] == [
         f"unhandled error in chat {MEMBER}",
         f"unhandled error in chat {GROUP}",
     ]
@@ -579,16 +580,15 @@ async def test_a_double_press_on_publish_posts_once(
 
 
 async def test_a_reply_in_a_group_takes_at_most_two_messages(
-    bot: Services, emulator: TelegramEmulator
+    settings: Settings, store: Store, emulator: TelegramEmulator
 ) -> None:
     """However long a reply's text, a group gets at most MAX_REPLY_MESSAGES of it."""
-    update_id = emulator.command(GROUP, MEMBER, "/help@some_other_bot")
-    raw = next(u for u in emulator.pending_updates if u["update_id"] == update_id)
     long_text = "\n\n".join(f"第 {i} 段：" + "很长的回复。" * 100 for i in range(40))
-    async with ExtBot(
-        emulator.token, base_url=emulator.base_url, rate_limiter=FloodControl()
-    ) as ptb:
-        await reply(Update.de_json(raw, ptb), views.line(long_text))
+    async with serving(build_app(settings, store, flood=BOT_FAST)) as app:
+        update_id = emulator.command(GROUP, MEMBER, "/help@some_other_bot")
+        raw = next(u for u in emulator.pending_updates if u["update_id"] == update_id)
+        update = Update.de_json(raw, app.bot)
+        await reply(update, BotContext.from_update(update, app), views.line(long_text))
     sent = emulator.transcript(GROUP)
     assert len(sent) == MAX_REPLY_MESSAGES == 2
     assert all(len(m.text or "") <= 4096 for m in sent)

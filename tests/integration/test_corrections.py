@@ -14,7 +14,7 @@ from bot.services import services_of
 from bot.store import Store
 from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
-from tests.samples import SAMPLE
+from tests.samples import SAMPLE, make_due
 
 
 def edit_file(content: Path, old: str, new: str) -> Path:
@@ -27,7 +27,7 @@ async def test_cli_update_edits_only_the_changed_messages(
     tmp_path: Path, emulator: TelegramEmulator, content: Path
 ) -> None:
     config = write_config(tmp_path, emulator, content)
-    status, _, err = await digest_bot("--config", config, "publish")
+    status, _, err = await digest_bot("--config", config, "publish", "--date", "2026-02-21")
     assert status == 0, err
     path = edit_file(content, "推理能力翻倍", "推理能力提升一倍")
     status, out, _ = await digest_bot("--config", config, "publish", "--update")
@@ -47,7 +47,7 @@ async def test_update_refuses_when_the_message_count_changed(
     tmp_path: Path, emulator: TelegramEmulator, content: Path
 ) -> None:
     config = write_config(tmp_path, emulator, content)
-    await digest_bot("--config", config, "publish")
+    await digest_bot("--config", config, "publish", "--date", "2026-02-21")
     edit_file(content, "## 更多动态", "## 新的一节\n\n新内容\n\n## 更多动态")
     status, out, _ = await digest_bot("--config", config, "publish", "--update")
     assert status == 1
@@ -59,7 +59,7 @@ async def test_update_refuses_when_the_message_count_changed(
 async def test_a_text_cover_is_corrected_as_text(
     settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
-    digest = load_digest(SAMPLE)
+    digest = load_digest(make_due(content))
     emulator.refuse_photo(digest.cover or "")
     async with serving(build_app(settings, store, flood=BOT_FAST)) as app:
         await emulator.wait_for(GROUP, 6)
@@ -75,7 +75,7 @@ async def test_admin_updates_from_telegram(
     tmp_path: Path, emulator: TelegramEmulator, content: Path
 ) -> None:
     config = write_config(tmp_path, emulator, content, time="23:59")
-    await digest_bot("--config", config, "publish")
+    await digest_bot("--config", config, "publish", "--date", "2026-02-21")
     edit_file(content, "推理能力翻倍", "推理能力提升一倍")
     settings = load_settings(config, env={})
     async with (

@@ -16,7 +16,7 @@ from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
-from tests.samples import ROOT
+from tests.samples import ROOT, make_due
 
 
 async def wait_for_file(path: Path) -> None:
@@ -28,8 +28,9 @@ async def wait_for_file(path: Path) -> None:
 
 
 async def test_healthy_while_running_then_stale(
-    settings: Settings, store: Store, emulator: TelegramEmulator
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
+    make_due(content)  # only a digest whose day it is is posted by the schedule
     async with serving(build_app(settings, store, flood=BOT_FAST)):
         await emulator.wait_for(GROUP, 6)
         await wait_for_file(heartbeat_path(settings))
@@ -42,6 +43,7 @@ async def test_healthy_while_running_then_stale(
 async def test_a_failed_publication_is_unhealthy(
     tmp_path: Path, emulator: TelegramEmulator, content: Path
 ) -> None:
+    make_due(content)  # only a digest whose day it is is posted by the schedule
     config = write_config(tmp_path, emulator, content, chat="@no_such_group")
     settings = load_settings(config, env={})
     async with (

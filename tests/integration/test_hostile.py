@@ -19,6 +19,7 @@ from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import Services, services_of
 from bot.store import Store
 from tests.helpers import ADMIN, BOT_FAST, GROUP, GROUP_NAME, MEMBER, ask, buttons, write_config
+from tests.samples import make_due
 
 QUIET = {"time": "23:59", "catch_up_hours": 0}  # the schedule out of the way
 
@@ -26,6 +27,7 @@ QUIET = {"time": "23:59", "catch_up_hours": 0}  # the schedule out of the way
 @pytest.fixture
 async def bot(tmp_path: Path, emulator: TelegramEmulator, content: Path) -> AsyncIterator[Services]:
     """The bot polling the emulator, the sample already posted to the group."""
+    make_due(content)
     settings = load_settings(write_config(tmp_path, emulator, content), env={})
     async with await Store.open(settings.storage.path) as store:
         app = build_app(settings, store, flood=BOT_FAST, retries=Retries(attempts=2))
@@ -173,6 +175,7 @@ async def test_publication_and_replies_in_one_group_share_one_budget(
     using the group while the digest is posted cause no 429 and no early send."""
     async with TelegramEmulator() as emu:
         emu.add_chat(GROUP, type="supergroup", username=GROUP_NAME)
+        make_due(content)
         settings = load_settings(write_config(tmp_path, emu, content), env={})
         async with (
             await Store.open(settings.storage.path) as store,

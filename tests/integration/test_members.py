@@ -14,6 +14,7 @@ from telegram import Chat
 
 from bot.app import build_app, serving
 from bot.config import Settings, load_settings
+from bot.digest import load_digest
 from bot.handlers.public import message_link
 from bot.publishing import sync
 from bot.render import hashtag
@@ -32,7 +33,7 @@ from tests.helpers import (
     with_clock,
     write_config,
 )
-from tests.samples import write_digest
+from tests.samples import make_due, write_digest
 
 FORUM, TOPIC = -1009876543210, 7
 BOT = "digest_test_bot"
@@ -362,9 +363,10 @@ async def test_inline_pages_and_forged_offsets(
 
 
 async def test_latest_in_the_group_links_to_the_posted_cover(
-    settings: Settings, store: Store, emulator: TelegramEmulator
+    settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
     """Four members asking at once get four short replies, each linking to the cover."""
+    today = make_due(content)
     async with serving(build_app(settings, store, flood=BOT_FAST)):
         posted = await emulator.wait_for(GROUP, 6)  # the schedule's catch-up posts it
         before = len(emulator.transcript(GROUP))
@@ -374,8 +376,9 @@ async def test_latest_in_the_group_links_to_the_posted_cover(
     url = f"https://t.me/{GROUP_NAME}/{posted[0].message_id}"
     for reply in replies:
         assert reply.method == "sendMessage" and reply.reply_to_message_id is not None
-        assert reply.text == (
-            "AI 军备竞赛升级：千亿融资频现，模型能力突破与局限并存\n2026-02-21 · 群内原帖"
+        day = load_digest(today).date.isoformat()
+        assert (
+            reply.text == f"AI 军备竞赛升级：千亿融资频现，模型能力突破与局限并存\n{day} · 群内原帖"
         )
         assert {"type": "text_link", "offset": 42, "length": 4, "url": url} in reply.entities
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import build_app, serving
 from bot.config import Settings, load_settings
-from bot.digest import load_digest
+from bot.digest import load_digest, parse_digest
 from bot.flood import FloodLimits as BotFloodLimits
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.logs import RedactingFormatter
@@ -27,15 +27,25 @@ from bot.sandbox.telegram_api import SentMessage, TelegramEmulator
 from bot.services import services_of
 from bot.store import Store
 from bot.telegram_calls import CHAT_ERRORS
-from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
-from tests.samples import SAMPLE, write_digest
+from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER, write_config
+from tests.integration.test_cli import digest_bot
+from tests.samples import SAMPLE, make_due, write_digest
 
 QUICK_RETRIES = Retries(attempts=6, first_delay=0.05, read_timeout=1.0)
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+TODAY = dt.datetime.now(SHANGHAI).date()
 
 
-def expected_messages(path: Path = SAMPLE) -> list[Message]:
-    return list(render_digest(load_digest(path)).messages)
+@pytest.fixture(autouse=True)
+def due(content: Path) -> Path:
+    """The sample, dated today: the schedule posts only a digest whose day it is."""
+    return make_due(content)
+
+
+def expected_messages() -> list[Message]:
+    """The sample as it is posted today (its date is today's)."""
+    data = SAMPLE.read_bytes().replace(b"date: 2026-02-21", f"date: {TODAY}".encode())
+    return list(render_digest(parse_digest(data, SAMPLE, content_dir=SAMPLE.parent)).messages)
 
 
 def assert_transcript_is(sent: list[SentMessage], expected: list[Message]) -> None:
@@ -120,11 +130,9 @@ async def test_sigkill_between_parts_then_restart_completes_in_order(
             output2, _ = second.communicate(timeout=20)
         assert second.returncode == 0, output2
         expected = [m.text for m in expected_messages()]
-        texts = [m.text for m in emu.transcript(GROUP)]
-        # At most the part that was in flight at the kill may appear twice.
-        deduplicated = [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
-        assert deduplicated == expected
-        assert len(texts) - len(expected) <= 1
+        # The part in flight at the kill was looked for, not sent again: no duplicate.
+        assert [m.text for m in emu.transcript(GROUP)] == expected
+        assert emu.edits(GROUP) == []
         assert emu.token not in output + output2
         assert emu.violations == []
 
@@ -146,16 +154,58 @@ async def test_flood_storm_and_flaky_network_lose_nothing(
     assert statuses.count(429) == 3
 
 
-async def test_lost_reply_may_duplicate_only_that_part(
+@pytest.mark.parametrize(
+    ("method", "kind"),
+    [
+        ("sendPhoto", "lost_reply"),
+        ("sendPhoto", "500_after"),
+        ("sendMessage", "lost_reply"),
+        ("sendMessage", "500_after"),
+    ],
+)
+async def test_a_send_telegram_processed_without_answering_is_found_not_repeated(
+    settings: Settings,
+    store: Store,
+    emulator: TelegramEmulator,
+    content: Path,
+    method: str,
+    kind: str,
+) -> None:
+    """The cover (anchored on yesterday's digest) or a section (on the part before it)
+    reached the group, the answer did not: the part is found by an edit that changes
+    nothing, and nothing is sent twice or lost."""
+    yesterday = write_digest(
+        content,
+        front=f"title: 昨日日报\ndate: {TODAY - dt.timedelta(days=1)}",
+        body="## 节\n\n昨天的内容",
+        name="yesterday.md",
+    )
+    app = app_for(settings, store)
+    services = services_of(app)
+    async with app:
+        await services.publisher.publish(load_digest(yesterday), settings.publish.targets[0])
+        before = len(emulator.transcript(GROUP))
+        emulator.fail_next(method, kind)
+        (outcome,) = await publish_due(services, dt.datetime.now(dt.UTC))
+    assert outcome.done and outcome.error is None
+    assert_transcript_is(emulator.transcript(GROUP)[before:], expected_messages())
+    assert emulator.edits(GROUP) == []
+    posted = [m.message_id for m in emulator.transcript(GROUP)[before:]]
+    assert [p.message_id for p in outcome.publication.parts] == posted
+
+
+async def test_a_lost_answer_for_the_first_post_in_a_chat_costs_one_duplicate_at_most(
     settings: Settings, store: Store, emulator: TelegramEmulator
 ) -> None:
-    emulator.fail_next("sendMessage", "lost_reply")
-    async with serving(app_for(settings, store)):
-        await emulator.wait_for(GROUP, 7, timeout=30)
-        await asyncio.sleep(0.3)
+    """The floor: a chat whose message ids the bot has never seen gives no anchor."""
+    emulator.fail_next("sendPhoto", "lost_reply")
+    app = app_for(settings, store)
+    async with app:
+        (outcome,) = await publish_due(services_of(app), dt.datetime.now(dt.UTC))
     texts = [m.text for m in emulator.transcript(GROUP)]
     expected = [m.text for m in expected_messages()]
-    assert texts == expected[:2] + expected[1:]
+    assert outcome.done and texts == expected[:1] + expected
+    assert emulator.edits(GROUP) == []
 
 
 async def test_refused_cover_image_becomes_a_text_cover(
@@ -205,8 +255,10 @@ async def test_chat_that_refuses_pauses_the_publication_and_tells_the_admins(
 # -- the schedule -----------------------------------------------------------------------
 
 
-def at(hour: int, minute: int = 0, day: int = 21) -> dt.datetime:
-    return dt.datetime(2026, 2, day, hour, minute, tzinfo=SHANGHAI)
+def at(hour: int, minute: int = 0, days: int = 0) -> dt.datetime:
+    """A time on the sample's day (today), `days` later."""
+    day = TODAY + dt.timedelta(days=days)
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
 
 
 async def test_missed_schedule_catches_up_once_within_the_window(
@@ -232,7 +284,7 @@ async def test_future_dated_digest_waits_for_its_day(
 ) -> None:
     write_digest(
         content,
-        front="title: 明日日报\ndate: 2026-02-22",
+        front=f"title: 明日日报\ndate: {TODAY + dt.timedelta(days=1)}",
         body="## 节\n\n明天的内容",
         name="2026-02-22-tomorrow.md",
     )
@@ -241,9 +293,10 @@ async def test_future_dated_digest_waits_for_its_day(
         app = app_for(settings, store)
         async with app:
             services = services_of(app)
-            (today,) = await publish_due(services, at(8, 0, day=21))
+            (today,) = await publish_due(services, at(8, 0))
             assert today.publication.slug == "2026-02-21-ai-daily"
-            (tomorrow,) = await publish_due(services, at(8, 0, day=22))
+            assert await publish_due(services, at(23, 59)) == []
+            (tomorrow,) = await publish_due(services, at(8, 0, days=1))
             assert tomorrow.publication.slug == "2026-02-22-tomorrow"
     texts = [m.text for m in emulator.transcript(GROUP)]
     assert texts[-1] == "节\n\n明天的内容"
@@ -341,3 +394,24 @@ async def test_the_token_never_reaches_the_ledger_the_admins_or_the_log(
     seen = [pending.last_error or "", headline.text or "", details.text or "", *ours, *everything]
     assert all(emulator.token.lower() not in text.lower() for text in seen)
     assert "<token>" in details.text
+
+
+async def test_the_content_settings_reach_the_group_and_the_members(
+    tmp_path: Path, emulator: TelegramEmulator, content: Path
+) -> None:
+    """`content.drop_html = []` keeps the sample's invitation card: in the post, in what a
+    member is sent, and in `render` — one rendering everywhere."""
+    make_due(content)
+    config = write_config(tmp_path, emulator, content, content_keys="drop_html = []")
+    settings = load_settings(config, env={})
+    card = "欢迎加入我们的 Telegram 群组"
+    async with (
+        await Store.open(settings.storage.path) as store,
+        serving(app_for(settings, store)),
+    ):
+        posted = await emulator.wait_for(GROUP, 6)
+        emulator.command(MEMBER, MEMBER, "/latest")
+        sent = await emulator.wait_for(MEMBER, 6)
+    assert card in (posted[-1].text or "") and card in (sent[-1].text or "")
+    status, out, _ = await digest_bot("--config", config, "render", content / SAMPLE.name)
+    assert status == 0 and card in out

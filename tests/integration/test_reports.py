@@ -13,7 +13,7 @@ from bot.reports import AdminReports
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.store import Store
 from tests.helpers import ADMIN, BOT_FAST, GROUP, MEMBER
-from tests.samples import write_digest
+from tests.samples import make_due, write_digest
 
 
 async def test_two_parts_once_per_problem(emulator: TelegramEmulator) -> None:
@@ -59,6 +59,7 @@ async def test_a_broken_digest_file_is_reported(
     settings: Settings, store: Store, emulator: TelegramEmulator, content: Path
 ) -> None:
     write_digest(content, front="title: 没有日期", name="broken-2026-02-22.md")
+    make_due(content)  # only a digest whose day it is is posted by the schedule
     async with serving(build_app(settings, store, flood=BOT_FAST)):
         await emulator.wait_for(GROUP, 6)
         headline, details = await emulator.wait_for(ADMIN, 2)

@@ -23,7 +23,7 @@ from bot.store import Store
 from tests.helpers import ADMIN, BOT_FAST, GROUP, write_config
 from tests.integration.test_cli import digest_bot
 from tests.integration.test_webhook import webhook_config
-from tests.samples import SAMPLE
+from tests.samples import SAMPLE, make_due
 
 QUIET = {"time": "23:59", "catch_up_hours": 0}
 
@@ -93,6 +93,7 @@ async def test_a_missing_content_folder_does_not_stop_the_bot(
         assert answer.text == "还没有日报。"
         content.mkdir()
         shutil.copy(SAMPLE, content)
+        make_due(content)  # a digest for today: the schedule's to post
         await publish_due(services_of(app), dt.datetime.now(dt.UTC))
         await emulator.wait_for(GROUP, 6)
     assert len(emulator.transcript(ADMIN)) == 2  # said once, not at every check

@@ -40,6 +40,7 @@ def test_no_file_means_defaults_relative_to_cwd(tmp_path: Path, monkeypatch) -> 
     assert settings.publish.time == dt.time(8, 0)
     assert settings.publish.timezone == ZoneInfo("Asia/Shanghai")
     assert settings.publish.catch_up == dt.timedelta(hours=6)
+    assert settings.publish.pin is False and settings.content.settle_seconds == 10
     assert settings.content.dir == tmp_path.resolve() / "content"
     assert settings.content.max_bytes == 1048576
     assert settings.content.max_messages == 20
@@ -210,6 +211,9 @@ def test_error_message_names_file_and_key(tmp_path: Path) -> None:
         ("[publish]\ncatch_up_hours = -1\n", "publish.catch_up_hours", "not between 0 and 24"),
         ("[publish]\ncatch_up_hours = 25\n", "publish.catch_up_hours", "not between 0 and 24"),
         ("[publish]\ncatch_up_hours = true\n", "publish.catch_up_hours", "not a number of hours"),
+        ('[publish]\npin = "yes"\n', "publish.pin", '"yes" is not true or false'),
+        ("[content]\nsettle_seconds = -1\n", "content.settle_seconds", "not a number of seconds"),
+        ("[content]\nsettle_seconds = true\n", "content.settle_seconds", "not a number of seconds"),
         ("[content]\nmax_bytes = -1\n", "content.max_bytes", "-1 is not a positive number"),
         ("[content]\nmax_messages = 0\n", "content.max_messages", "0 is not a positive number"),
         ("[content]\nmax_messages = 2.5\n", "content.max_messages", "2.5 is not a whole number"),

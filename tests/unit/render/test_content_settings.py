@@ -37,10 +37,10 @@ def test_values_and_errors_name_the_key(tmp_path: Path) -> None:
 
 def test_check_is_ok_with_a_drop_html_note_and_loss_with_lost_text(tmp_path: Path) -> None:
     content = settings_with(tmp_path, "").content
-    verdict, lines = _check_file(SAMPLE, content=content)
+    verdict, lines, _ = _check_file(SAMPLE, content=content)
     assert verdict == "OK" and lines[1].startswith(f"NOTE  {SAMPLE}: line 181:")
     lossy = write_digest(tmp_path, body="## 节\n\n<svg><text>图中字</text></svg>")
-    verdict, lines = _check_file(lossy, content=content)
+    verdict, lines, _ = _check_file(lossy, content=content)
     assert verdict == "LOSS"
     assert lines[1] == f"LOST  {lossy}: line 7: text in <svg> not shown: 图中字"
 

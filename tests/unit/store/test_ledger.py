@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import signal
 from pathlib import Path
@@ -14,7 +15,7 @@ import bot.store.schema
 import bot.store.search
 import bot.store.sync
 from bot.store import LedgerError, Store
-from tests.unit.store.conftest import run_child
+from tests.unit.store.conftest import run_child, write_digest
 
 # --- publication ledger -----------------------------------------------------------------
 
@@ -194,3 +195,98 @@ async def test_a_killed_process_loses_nothing(tmp_path: Path, k: int) -> None:
         for i in range(k + 1, len(PAYLOADS)):
             done = await store.ledger.mark_part_sent(publication.id, i, 2000 + i)
         assert done.done
+
+
+# --- identity by date and content --------------------------------------------------------
+
+
+async def test_a_renamed_digest_is_the_same_publication_and_the_slug_follows(
+    store: Store, content: Path
+) -> None:
+    day = dt.date(2026, 2, 21)
+    write_digest(content, "new-name.md", body="正文")
+    await store.sync_content(content, max_bytes=10_000)
+    first = await store.ledger.start_publication("old-name", "h1", -100, None, PAYLOADS, day=day)
+    # Same date and content under a new name: recognised, and renamed in the ledger.
+    again = await store.ledger.start_publication("new-name", "h1", -100, None, PAYLOADS, day=day)
+    assert again.id == first.id and again.slug == "new-name"
+    assert await store.ledger.publication("old-name", -100, None) is None
+    # Other content on that date while the posted file is still indexed: a new digest.
+    other = await store.ledger.start_publication("other", "h2", -100, None, PAYLOADS, day=day)
+    assert other.id != first.id
+
+
+async def test_a_renamed_and_changed_digest_counts_as_posted_once_the_old_file_is_gone(
+    store: Store,
+) -> None:
+    day = dt.date(2026, 2, 21)
+    first = await store.ledger.start_publication("a", "h1", -100, None, PAYLOADS, day=day)
+    found = await store.ledger.publication("b", -100, None, day=day, content_hash="h2")
+    assert found is not None and found.id == first.id and found.slug == "b"
+    assert await store.ledger.publication("c", -100, None, day=day + dt.timedelta(1)) is None
+
+
+# --- attempts and anchors ----------------------------------------------------------------
+
+
+async def test_an_attempt_is_recorded_before_the_send_and_bounded_by_later_messages(
+    store: Store,
+) -> None:
+    ledger = store.ledger
+    publication = await ledger.start_publication("s", "h", "@chan", None, PAYLOADS)
+    await ledger.mark_part_sent(publication.id, 0, 40, chat=-100, sequential=True)
+    await ledger.start_attempt(publication.id, 1, {"method": "sendMessage", "text": "x"}, -100)
+    await ledger.note_bot_message(-100, 45, sequential=True)  # a reply after the attempt
+    await ledger.note_bot_message(-100, 43, sequential=True)
+    part = (await ledger.publication("s", "@chan", None)).parts[1]  # type: ignore[union-attr]
+    assert part.attempt is not None
+    assert (part.attempt.after, part.attempt.before) == (40, 43)
+    assert part.attempt.payload == {"method": "sendMessage", "text": "x"}
+    anchor = await ledger.anchor(-100)
+    assert anchor is not None and (anchor.message_id, anchor.sequential) == (45, True)
+    done = await ledger.mark_part_sent(publication.id, 1, 41, chat=-100, sequential=True)
+    assert done.parts[1].attempt is None and done.parts[1].message_id == 41
+
+
+async def test_a_cleared_attempt_is_no_longer_looked_for(store: Store) -> None:
+    ledger = store.ledger
+    publication = await ledger.start_publication("s", "h", -100, None, PAYLOADS)
+    await ledger.start_attempt(publication.id, 0, PAYLOADS[0], -100)
+    assert (await ledger.publication("s", -100, None)).parts[0].attempt is not None  # type: ignore[union-attr]
+    await ledger.clear_attempt(publication.id, 0)
+    assert (await ledger.publication("s", -100, None)).parts[0].attempt is None  # type: ignore[union-attr]
+
+
+async def test_migration_4_dates_the_publications_of_indexed_digests(tmp_path: Path) -> None:
+    """An upgraded ledger knows each posted digest's date, so a rename is recognised."""
+    import sqlite3
+
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.create_function("search_grams", 3, bot.store.schema.search_grams)
+        for migration in bot.store.schema.MIGRATIONS[:3]:
+            for statement in migration:
+                db.execute(statement)
+        db.execute("PRAGMA user_version = 3")
+        db.execute(
+            """
+            INSERT INTO digests (path, slug, date, title, content_hash, mtime_ns, size, body,
+                                 indexed_at, ord)
+            VALUES ('/c/a.md', 'a', '2026-02-21', 'T', 'h', 1, 2, 'b', 'now', 1)
+            """
+        )
+        db.execute(
+            """
+            INSERT INTO publications (slug, content_hash, chat, round, state, part_count,
+                                      created_at, updated_at)
+            VALUES ('a', 'h', '-100', 1, 'done', 1, '2026-02-21T00:00:00+00:00',
+                    '2026-02-21T00:00:00+00:00')
+            """
+        )
+    db.close()
+    async with await Store.open(path) as store:
+        found = await store.ledger.publication(
+            "renamed", -100, None, day=dt.date(2026, 2, 21), content_hash="h"
+        )
+    assert found is not None and found.digest_date == dt.date(2026, 2, 21)
+    assert found.slug == "renamed"

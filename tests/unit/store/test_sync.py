@@ -13,6 +13,7 @@ import bot.store.schema
 import bot.store.search
 import bot.store.sync
 from bot.store import Store, StoreError
+from bot.store.sync import is_leftover
 from tests.unit.store.conftest import OLD, fts_integrity, sync, touch, write_digest
 
 # --- syncing the archive index -------------------------------------------------------
@@ -253,3 +254,35 @@ async def test_removed_digests_take_their_tags_along(store: Store, content: Path
     path.unlink()
     await sync(store, content)
     assert await store.archive.tags() == [("AI", 1)]
+
+
+# --- whole files only -------------------------------------------------------------------
+
+
+async def test_a_file_still_changing_is_left_as_it_was_until_it_settles(
+    store: Store, content: Path
+) -> None:
+    """Real clock: a file written just now is not taken (nor, if indexed, changed or
+    removed) until it has been still for `settle_seconds`."""
+    old = write_digest(content, "old.md", body="旧的正文。")
+    assert (await store.sync_content(content, max_bytes=10_000, settle_seconds=0.5)).added == 1
+    write_digest(content, "new.md", mtime_ns=None)
+    write_digest(content, "old.md", body="正在改写……", mtime_ns=None)
+    report = await store.sync_content(content, max_bytes=10_000, settle_seconds=0.5)
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
+    assert sorted(p.name for p in report.unsettled) == ["new.md", "old.md"]
+    assert 0 < report.settles_in <= 0.5
+    entry = await store.archive.get("old")
+    assert entry is not None
+    await asyncio.sleep(report.settles_in + 0.05)
+    report = await store.sync_content(content, max_bytes=10_000, settle_seconds=0.5)
+    assert (report.added, report.updated, report.unsettled) == (1, 1, [])
+    assert old.exists()
+
+
+async def test_editor_and_download_leftovers_are_not_digests(store: Store, content: Path) -> None:
+    for name in ("~draft.md", ".draft.md", "#draft.md#", "draft~.md", "draft.tmp.md", "d.md"):
+        write_digest(content, name)
+    report = await store.sync_content(content, max_bytes=10_000)
+    assert report.added == 1 and await store.archive.get("d") is not None
+    assert is_leftover(Path("x.part.md")) and not is_leftover(Path("2026-02-21-ai.md"))
