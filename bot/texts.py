@@ -186,6 +186,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Sorry, something went wrong; please try again later.",
     ),
     "status_heading": ("运行状态", "Status"),
+    "status_database": (
+        "⚠️ 数据库文件出问题了（{problem}）：重启前请把它找回来，否则发布记录会丢失。",
+        "⚠️ {problem}: put it back before a restart, or the publication ledger is lost.",
+    ),
     "status_version": ("版本：{version}", "version: {version}"),
     "status_target": (
         "发布到：{target}，每天 {time}（{zone}）",

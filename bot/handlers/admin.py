@@ -98,6 +98,7 @@ async def status(update: Update, context: BotContext) -> None:
         last=await services.ledger.last_publication(),
         failures=[(path.name, reason) for path, reason in failures],
         never_posted=[(e.date.isoformat(), e.path.name) for e in never],
+        database=services.store.db.file_problem(),
     )
     await reply(update, context, views.status_view(language(update, context), facts))
 

@@ -363,11 +363,14 @@ class StatusFacts:
     last: Publication | None
     failures: Sequence[tuple[str, str]]
     never_posted: Sequence[tuple[str, str]] = ()  # (date, file name): past, never posted
+    database: str | None = None  # the database file deleted or replaced under the bot
 
 
 def status_view(lang: str, facts: StatusFacts) -> View:
     body = Builder()
     body.styled("bold", text(lang, "status_heading"))
+    if facts.database is not None:
+        body.line(text(lang, "status_database", problem=facts.database))
     body.line(text(lang, "status_version", version=facts.version))
     body.line(text(lang, "status_target", target=facts.targets, time=facts.time, zone=facts.zone))
     if facts.next_run is not None:

@@ -111,7 +111,10 @@ async def test_a_deleted_database_is_noticed_at_the_next_heartbeat(
             await heartbeat.run(app)
             (headline,) = await emulator.wait_for(ADMIN, 1)
             found = await problems(settings, dt.datetime.now(dt.UTC))
+            emulator.command(ADMIN, ADMIN, "/status")
+            _, status = await emulator.wait_for(ADMIN, 2)
     assert "the database is gone" in (headline.text or "")
+    assert "was deleted while the bot runs" in (status.text or "").split("\n")[1]
     assert any("was deleted while the bot runs" in line for line in found)
 
 
