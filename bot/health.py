@@ -36,10 +36,15 @@ class UpdatesWatch:
     last_failed: dt.datetime | None = None
     last_conflict: dt.datetime | None = None
     polling_since: dt.datetime | None = None
+    # The first poll: the stream counts as good from there, so a failure in the first
+    # seconds is not "unhealthy" until it has gone on for RECEIVE_WITHIN.
+    first_poll: dt.datetime | None = None
 
     def started(self) -> None:
         """A long poll went out; it may take its whole timeout to answer."""
         self.polling_since = dt.datetime.now(dt.UTC)
+        if self.first_poll is None:
+            self.first_poll = self.polling_since
 
     def answered(self, status: int, now: dt.datetime | None = None) -> None:
         """Record Telegram's HTTP status for one getUpdates call (or a webhook update)."""
@@ -58,14 +63,15 @@ class UpdatesWatch:
         self.last_failed = dt.datetime.now(dt.UTC)
 
     def good_as_of(self, now: dt.datetime) -> dt.datetime | None:
-        """When the stream was last known good: a poll that answered, or one waiting for
-        its answer now that no failure came since the last good one."""
+        """When the stream was last known good: a poll that answered (or the first poll,
+        before any answered), or now if a poll is waiting for its answer and no failure
+        came since the last good one."""
         recovered = self.last_failed is None or (
             self.last_ok is not None and self.last_ok >= self.last_failed
         )
         if self.polling_since is not None and recovered:
             return now
-        return self.last_ok
+        return self.last_ok or self.first_poll
 
     def conflicting(self, now: dt.datetime) -> bool:
         return self.last_conflict is not None and now - self.last_conflict <= CONFLICT_WITHIN

@@ -47,10 +47,13 @@ def schedule(job_queue: JobQueue[BotContext], publish: PublishSettings) -> None:
     )
 
 
-async def beat_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def beat_now(app: Application[Any, Any, Any, Any, Any, Any]) -> bool:
     """What `digest-bot health` reads: the update stream, and the database file itself;
-    written first thing at start-up too, so `health` sees a live process at once."""
+    written first thing at start-up too, so `health` sees a live process at once.
+    True when what it wrote shows the update stream good."""
     services = services_of(app)
+    now = dt.datetime.now(dt.UTC)
+    good = services.watch.good_as_of(now) is not None
     database = services.store.db.file_problem()
     if database is not None:
         await services.reports.report(
@@ -61,8 +64,9 @@ async def beat_now(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         heartbeat_path(services.settings),
         watch=services.watch,
         database=database,
-        now=dt.datetime.now(dt.UTC),
+        now=now,
     )
+    return good
 
 
 async def _publish(context: BotContext) -> None:
@@ -72,12 +76,11 @@ async def _publish(context: BotContext) -> None:
 async def _heartbeat(context: BotContext) -> None:
     if context.services.settings.telegram.webhook is not None:
         await _check_webhook(context)
-    await beat_now(context.application)
+    good = await beat_now(context.application)
     updater = context.application.updater
-    services = context.services
-    polling = services.settings.telegram.webhook is None
-    unseen = polling and services.watch.good_as_of(dt.datetime.now(dt.UTC)) is None
-    if updater is None or not updater.running or unseen:  # starting: again once it polls
+    polling = context.services.settings.telegram.webhook is None
+    # Starting: beat again soon, until what was written shows the bot polling.
+    if updater is None or not updater.running or (polling and not good):
         job_queue = cast("JobQueue[BotContext]", context.job_queue)
         job_queue.run_once(_heartbeat, STARTING_BEAT, name="heartbeat-start")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.app import build_app, serving
 from bot.config import load_settings
-from bot.health import heartbeat_path, problems
+from bot.health import RECEIVE_WITHIN, heartbeat_path, problems
 from bot.publishing import publish_due
 from bot.sandbox.telegram_api import TelegramEmulator
 from bot.services import services_of
@@ -135,7 +135,11 @@ async def test_another_instance_with_the_same_token_is_unhealthy_and_reported(
     assert any("409 Conflict" in line for line in found)
 
 
-async def test_polling_that_never_succeeds_is_unhealthy(tmp_path: Path, content: Path) -> None:
+async def test_polling_that_never_succeeds_is_unhealthy_after_90_s(
+    tmp_path: Path, content: Path
+) -> None:
+    """Failing polls at start-up: fine for the first seconds (the bot is polling), then
+    unhealthy once no poll has succeeded for 90 s since the first went out."""
     async with TelegramEmulator() as emulator:
         emulator.add_chat(GROUP, type="supergroup", username="ai_news_plus")
         settings = load_settings(write_config(tmp_path, emulator, content, **QUIET), env={})
@@ -147,10 +151,13 @@ async def test_polling_that_never_succeeds_is_unhealthy(tmp_path: Path, content:
                     if any(r.method == "getUpdates" and r.status == 502 for r in emulator.requests):
                         break
                     await asyncio.sleep(0.05)
-                (heartbeat,) = app.job_queue.get_jobs_by_name("heartbeat")
-                await heartbeat.run(app)
-                found = await problems(settings, dt.datetime.now(dt.UTC))
-    assert found == ["Telegram has not answered a poll for updates since the bot started"]
+                watch = services_of(app).watch
+                now = dt.datetime.now(dt.UTC)
+                assert watch.first_poll is not None and watch.last_ok is None
+                soon = watch.good_as_of(now)
+                later = watch.good_as_of(now + dt.timedelta(seconds=95))
+    assert soon is not None and now - soon < dt.timedelta(seconds=10)
+    assert later is not None and now + dt.timedelta(seconds=95) - later > RECEIVE_WITHIN
 
 
 async def test_a_poll_that_stopped_succeeding_is_unhealthy_after_90_s(
