@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.handlers.arguments import words
 from bot.sandbox.telegram_api import MAX_INLINE_QUERY_CHARS
 from tests.helpers import MEMBER
-from tests.integration.test_command_fuzz import LiveBot
+from tests.integration.test_command_fuzz import LiveBot, live_bot
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 OFFSETS = st.sampled_from(["", "0", "20", "40", "1000", "1020", "-20", "7", "x", "20 "])
@@ -27,23 +27,7 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
-    bot = LiveBot(tmp_path_factory.mktemp("members-fuzz"))
-    logging.getLogger().addHandler(bot.errors)
-    bot.start()
-    bot.emulator.inline = True
-    try:
-        yield bot
-    finally:
-        bot.close()
-        logging.getLogger().removeHandler(bot.errors)
-    assert [logging.Formatter().format(r) for r in bot.errors.records] == []
-    assert bot.emulator.violations == []
-    refused = [
-        (r.method, r.status)
-        for r in bot.emulator.requests
-        if r.status not in (200, None) and r.method != "getUpdates"
-    ]
-    assert refused == []
+    yield from live_bot(tmp_path_factory.mktemp("members-fuzz"), inline=True)
 
 
 def _quiet(live: LiveBot) -> None:
